@@ -1,0 +1,108 @@
+"""Perceptual loss of Johnson et al. (2016): content, Gram style and total variation terms."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from fst.errors import FstError
+from fst.losses.vgg import VGG16Features, layer_index
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """Gram matrix of (B, C, H, W) features normalized by C*H*W, always computed in float32.
+
+    Under bf16/fp16 autocast the sums over H*W lose too much precision, so autocast is disabled here.
+    """
+    batch, channels, height, width = features.shape
+    with torch.autocast(features.device.type, enabled=False):
+        flat = features.float().reshape(batch, channels, height * width)
+        return torch.bmm(flat, flat.transpose(1, 2)) / (channels * height * width)
+
+
+def total_variation(image: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference between vertically and horizontally neighbouring pixels."""
+    image = image.float()
+    dy = image[..., 1:, :] - image[..., :-1, :]
+    dx = image[..., :, 1:] - image[..., :, :-1]
+    return dy.pow(2).mean() + dx.pow(2).mean()
+
+
+class PerceptualLoss(nn.Module):
+    """Weighted sum of content, style and total-variation losses against a frozen VGG16.
+
+    Call :meth:`set_style` once with the style image; its Gram matrices are kept as buffers and
+    reused every step. ``forward(output, content)`` returns the weighted terms and their total.
+    """
+
+    def __init__(
+        self,
+        content_layer: str = "relu2_2",
+        style_layers: Mapping[str, float] | None = None,
+        content_weight: float = 1.0,
+        style_weight: float = 1e5,
+        tv_weight: float = 0.0,
+        vgg_weights: str = "imagenet",
+    ):
+        super().__init__()
+        style_layers = dict(style_layers or {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0})
+        for name, value in {"content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight}.items():
+            if value < 0:
+                raise FstError(f"loss.{name} must be >= 0, got {value}")
+        if not style_layers:
+            raise FstError("loss.style_layers is empty; name at least one VGG16 layer, e.g. relu2_2: 1.0")
+        for name, value in style_layers.items():
+            layer_index(name)
+            if value < 0:
+                raise FstError(f"loss.style_layers.{name} must be >= 0, got {value}")
+        layer_index(content_layer)
+        # The loss definition (no weights path), recorded in exported checkpoints.
+        self.config = dict(
+            content_layer=content_layer,
+            style_layers=style_layers,
+            content_weight=content_weight,
+            style_weight=style_weight,
+            tv_weight=tv_weight,
+        )
+        self.content_layer = content_layer
+        self.style_layers = style_layers
+        self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
+        self.vgg = VGG16Features([content_layer, *style_layers], weights=vgg_weights)
+        self._feature_layers = list(dict.fromkeys([content_layer, *style_layers]))
+        for name in style_layers:
+            self.register_buffer(f"style_gram_{name}", None, persistent=False)
+
+    @torch.no_grad()
+    def set_style(self, style_image: torch.Tensor) -> None:
+        """Compute the style targets from one (1, 3, H, W) image in [0, 1]."""
+        features = self.vgg(style_image, list(self.style_layers))
+        for name in self.style_layers:
+            setattr(self, f"style_gram_{name}", gram_matrix(features[name]))
+
+    def style_grams(self) -> dict[str, torch.Tensor]:
+        grams = {name: getattr(self, f"style_gram_{name}") for name in self.style_layers}
+        if any(g is None for g in grams.values()):
+            raise RuntimeError("PerceptualLoss.set_style() must be called before computing the loss")
+        return grams
+
+    def forward(self, output: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
+        with torch.no_grad():  # the content target needs no graph and only the layers up to it
+            target = self.vgg(content, [self.content_layer])[self.content_layer]
+        features = self.vgg(output, self._feature_layers)
+        content_loss = F.mse_loss(features[self.content_layer].float(), target.float())
+        target_grams = self.style_grams()
+        style_loss = torch.zeros((), device=output.device)
+        for name, weight in self.style_layers.items():
+            gram = gram_matrix(features[name])
+            style_loss = style_loss + weight * F.mse_loss(gram, target_grams[name].expand_as(gram))
+        tv_loss = total_variation(output)
+        terms = {
+            "content": self.content_weight * content_loss,
+            "style": self.style_weight * style_loss,
+            "tv": self.tv_weight * tv_loss,
+        }
+        terms["total"] = terms["content"] + terms["style"] + terms["tv"]
+        return terms

@@ -1,0 +1,115 @@
+"""The LightningModule that trains one TransformerNet for one style."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from torchvision.utils import make_grid
+
+from fst.checkpoint import NET_PREFIX
+from fst.data.images import save_image
+from fst.losses.perceptual import PerceptualLoss
+from fst.models.transformer_net import TransformerNet
+
+log = logging.getLogger(__name__)
+# The perceptual loss's VGG16 stays in eval mode on purpose; Lightning would warn about it every run.
+warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
+
+
+class StyleTransferModule(pl.LightningModule):
+    """Trains ``net`` to minimise ``criterion`` against one style image.
+
+    Args:
+        net: the TransformerNet being trained (the only trained parameters).
+        criterion: the perceptual loss (frozen VGG16; never saved in checkpoints).
+        style_image: (1, 3, H, W) style image in [0, 1] at the training style size.
+        style_name: recorded in checkpoints and exports.
+        optimizer: ``params -> Optimizer`` (a Hydra partial).
+        scheduler: ``optimizer -> LR scheduler`` stepped every step, or None.
+        num_samples: eval images shown in the sample grid of each validation.
+    """
+
+    def __init__(
+        self,
+        net: TransformerNet,
+        criterion: PerceptualLoss,
+        style_image: torch.Tensor,
+        style_name: str,
+        optimizer: Callable,
+        scheduler: Callable | None = None,
+        num_samples: int = 8,
+    ):
+        super().__init__()
+        self.net = net
+        self.criterion = criterion
+        self.style_name = style_name
+        self.register_buffer("style_image", style_image, persistent=False)
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        self.num_samples = num_samples
+        self.skipped_files: set[str] = set()
+        self._samples: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def on_fit_start(self) -> None:
+        self.criterion.set_style(self.style_image)  # once per run, on the training device
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.net(images)
+
+    def _note_skipped(self, reasons: list[str]) -> None:
+        for reason in reasons:
+            if reason not in self.skipped_files:
+                self.skipped_files.add(reason)
+                log.warning("skipped %s", reason)
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        self._note_skipped(batch["skipped"])
+        images = batch["image"]
+        losses = self.criterion(self.net(images), images)
+        total = losses.pop("total")
+        self.log_dict({f"train/{k}": v for k, v in losses.items()}, batch_size=len(images))
+        self.log("train/total", total, prog_bar=True, batch_size=len(images))
+        if self.skipped_files:
+            self.log("data/skipped_files", float(len(self.skipped_files)))
+        return total
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        images = batch["image"]
+        stylized = self.net(images)
+        losses = self.criterion(stylized, images)
+        self.log_dict({f"val/{k}": v for k, v in losses.items()}, batch_size=len(images), sync_dist=True)
+        missing = self.num_samples - sum(len(contents) for contents, _ in self._samples)
+        if missing > 0:
+            self._samples.append((images[:missing].cpu(), stylized[:missing].float().clamp(0, 1).cpu()))
+
+    def on_validation_epoch_end(self) -> None:
+        samples, self._samples = self._samples, []
+        if not samples or self.trainer.sanity_checking or not self.trainer.is_global_zero:
+            return
+        # One column per eval photo: content on the top row, stylized below.
+        contents = torch.cat([c for c, _ in samples])
+        stylized = torch.cat([s for _, s in samples])
+        grid = make_grid(torch.cat([contents, stylized]), nrow=len(contents), padding=2, pad_value=1.0)
+        path = Path(self.trainer.default_root_dir) / "samples" / f"step_{self.global_step:07d}.jpg"
+        save_image(grid, path)
+        if hasattr(self.logger, "log_image"):
+            self.logger.log_image(key="val/samples", images=[grid], step=self.global_step)
+
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(params=self.net.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer=optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # The frozen VGG16 is rebuilt from its weights file; keep 60 MB of it out of every checkpoint.
+        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k.startswith(NET_PREFIX)}
+        checkpoint["fst"] = {"model_config": self.net.config, "style": self.style_name}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["state_dict"].update({f"criterion.{k}": v for k, v in self.criterion.state_dict().items()})

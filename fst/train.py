@@ -11,6 +11,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from pytorch_lightning.callbacks import LearningRateMonitor
+from pytorch_lightning.utilities import rank_zero_info
 
 from fst import CONF_DIR
 from fst.callbacks import ExportStyleModel
@@ -85,7 +86,7 @@ def train(cfg: DictConfig) -> Path:
 def main(cfg: DictConfig) -> None:
     path = train(cfg)
     if path is not None and Path(path).is_file():
-        print(f"fst: style model written to {path}")
+        rank_zero_info(f"fst: style model written to {path}")
 
 
 if __name__ == "__main__":

@@ -48,7 +48,9 @@ class PerceptualLoss(nn.Module):
         vgg_weights: str = "imagenet",
     ):
         super().__init__()
-        style_layers = dict(style_layers or {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0})
+        if style_layers is None:
+            style_layers = {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0}
+        style_layers = dict(style_layers)
         for name, value in {"content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight}.items():
             if value < 0:
                 raise FstError(f"loss.{name} must be >= 0, got {value}")

@@ -14,8 +14,10 @@ NORMS = {"instance": lambda c: nn.InstanceNorm2d(c, affine=True), "batch": nn.Ba
 UPSAMPLINGS = ("nearest", "transposed")
 OUTPUT_ACTIVATIONS = ("none", "sigmoid", "tanh")
 
-# The encoder halves the resolution twice, so the network needs H and W divisible by 4.
+# The encoder halves the resolution twice, so the network needs H and W divisible by 4; the 9x9
+# reflection padding needs at least 8 pixels.
 SIZE_MULTIPLE = 4
+MIN_SIZE = 8
 
 
 class ConvLayer(nn.Sequential):
@@ -111,7 +113,8 @@ class TransformerNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2:]
-        pad_h, pad_w = -height % SIZE_MULTIPLE, -width % SIZE_MULTIPLE
+        pad_h = max(-height % SIZE_MULTIPLE, MIN_SIZE - height)
+        pad_w = max(-width % SIZE_MULTIPLE, MIN_SIZE - width)
         if pad_h or pad_w:
             # Reflection needs the pad to be smaller than the side; tiny inputs fall back to replicate.
             mode = "reflect" if pad_h < height and pad_w < width else "replicate"

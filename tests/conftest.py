@@ -1,0 +1,101 @@
+"""Shared fixtures: tiny synthetic data, Hydra config composition, and the optional ../shared data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from PIL import Image
+
+from fst import CONF_DIR
+
+REPO = Path(__file__).resolve().parents[1]
+# Real photos, paintings and VGG16 weights that CI puts beside the repository (see ../shared/README.md).
+SHARED = Path(os.environ.get("FST_SHARED_DIR", REPO.parent / "shared"))
+SHARED_VGG = SHARED / "weights" / "vgg16_features.safetensors"
+
+needs_shared = pytest.mark.skipif(
+    not (SHARED / "data" / "content" / "train").is_dir() or not SHARED_VGG.is_file(),
+    reason=f"shared data not found at {SHARED} (set FST_SHARED_DIR to the folder holding data/ and weights/)",
+)
+
+
+def random_image(size=(48, 40), seed=0, mode="RGB") -> Image.Image:
+    """A smooth random colour image (gradients plus noise), so crops and losses are non-trivial."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([xx / w, yy / h, (xx + yy) / (w + h)], axis=-1) * 200
+    pixels = (base + rng.uniform(0, 55, (h, w, 3))).astype(np.uint8)
+    return Image.fromarray(pixels, "RGB").convert(mode)
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    """A data_dir laid out like ../shared/data: styles/, content/train/ (nested) and content/eval/."""
+    root = tmp_path_factory.mktemp("data")
+    (root / "styles").mkdir()
+    random_image((64, 48), seed=100).save(root / "styles" / "tiny.png")
+    for i in range(8):
+        folder = root / "content" / "train" / ("a" if i % 2 else "b/c")
+        folder.mkdir(parents=True, exist_ok=True)
+        random_image((48 + i, 40 + 2 * i), seed=i).save(folder / f"img{i}.jpg")
+    (root / "content" / "eval").mkdir(parents=True)
+    for i in range(2):
+        random_image((50, 44), seed=50 + i).save(root / "content" / "eval" / f"eval{i}.png")
+    return root
+
+
+def tiny_overrides(data_dir: Path, output_dir: Path) -> list[str]:
+    """Settings that make a training run take seconds on a CPU: 32 px crops, random VGG, no logger."""
+    return [
+        f"paths.data_dir={data_dir}",
+        f"paths.output_dir={output_dir}",
+        f"hydra.run.dir={output_dir}",
+        "style.name=tiny",
+        f"style.image={data_dir}/styles/tiny.png",
+        "style.size=64",
+        "loss.vgg_weights=random",
+        "data.image_size=32",
+        "data.batch_size=2",
+        "data.num_workers=0",
+        "data.eval_max_images=2",
+        "trainer.max_steps=4",
+        "trainer.val_check_interval=2",
+        "trainer.log_every_n_steps=1",
+        "trainer.enable_model_summary=false",
+        "callbacks.checkpoint.every_n_train_steps=2",
+        "logger=csv",
+        "num_samples=2",
+    ]
+
+
+def compose_config(config_name: str, overrides: list[str]):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name=config_name, overrides=overrides)
+
+
+def run_script(script: str, *args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run scripts/<script> in a subprocess, as a user would."""
+    return subprocess.run(
+        [sys.executable, str(REPO / "scripts" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("fst: error:")]
+    assert len(errors) == 1, result.stderr[-2000:]
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]

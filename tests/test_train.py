@@ -1,0 +1,117 @@
+"""Training end to end: CLI, checkpoints, export, resume, DDP, precision and user errors."""
+
+import csv
+from pathlib import Path
+
+import pytest
+import torch
+
+from fst.checkpoint import load_style_model, read_metadata
+from fst.errors import FstError
+from fst.train import train
+
+from conftest import assert_one_line_error, compose_config, random_image, run_script, tiny_overrides
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+
+
+def metrics(run_dir: Path) -> list[dict]:
+    with open(run_dir / "csv" / "metrics.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def logged_steps(rows: list[dict], key: str) -> list[int]:
+    return [int(r["step"]) for r in rows if r.get(key)]
+
+
+@pytest.mark.slow
+def test_train_script_writes_checkpoints_export_samples_and_metrics(tiny_data, tmp_path):
+    result = run_script("train.py", *tiny_overrides(tiny_data, tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+    assert {p.name for p in (tmp_path / "checkpoints").glob("step_*.ckpt")} == {"step_0000002.ckpt", "step_0000004.ckpt"}
+    export = tmp_path / "tiny.safetensors"
+    assert f"style model written to {export}" in result.stdout + result.stderr
+    meta = read_metadata(export)
+    assert meta["style"] == "tiny" and meta["steps"] == 4 and meta["fst_version"]
+    assert meta["loss"]["content_layer"] == "relu2_2" and meta["model_config"]["norm"] == "instance"
+    net, _ = load_style_model(export)
+    assert net(torch.rand(1, 3, 20, 20)).shape == (1, 3, 20, 20)
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["step_0000002.jpg", "step_0000004.jpg"]
+    rows = metrics(tmp_path)
+    for key in ["train/content", "train/style", "train/tv", "train/total", "lr-Adam", "val/total"]:
+        assert logged_steps(rows, key), key
+    # Lightning checkpoints hold the TransformerNet, not the frozen VGG16, and load without unpickling code.
+    ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["global_step"] == 4 and all(k.startswith("net.") for k in ckpt["state_dict"])
+
+
+def test_resume_continues_from_the_saved_global_step(tiny_data, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    train(compose_config("train", tiny_overrides(tiny_data, first)))
+    resumed = [
+        *tiny_overrides(tiny_data, second),
+        f"ckpt_path={first / 'checkpoints' / 'step_0000002.ckpt'}",
+        "trainer.max_steps=6",
+        "scheduler=cosine",  # schedules are restored too (T_max follows max_steps)
+    ]
+    export = train(compose_config("train", resumed))
+    assert read_metadata(export)["steps"] == 6
+    assert {p.name for p in (second / "checkpoints").glob("step_*.ckpt")} == {"step_0000004.ckpt", "step_0000006.ckpt"}
+    train_steps = logged_steps(metrics(second), "train/total")
+    assert min(train_steps) >= 2 and max(train_steps) == 5  # steps 2..5 (0-based) ran, nothing before
+    ckpt = torch.load(second / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["global_step"] == 6
+    assert ckpt["optimizer_states"][0]["state"][0]["step"] == 6  # Adam's moments continued, not restarted
+
+
+def test_bf16_mixed_precision_on_cpu_trains(tiny_data, tmp_path):
+    export = train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), "trainer=cpu", "logger=none"]))
+    net, meta = load_style_model(export)
+    assert meta["steps"] == 4
+    assert all(torch.isfinite(p).all() for p in net.parameters())
+
+
+def test_corrupt_images_in_data_are_skipped_and_counted(tiny_data, tmp_path):
+    data = tmp_path / "data"
+    (data / "content" / "train").mkdir(parents=True)
+    for i in range(4):
+        random_image((40, 40), seed=i).save(data / "content" / "train" / f"ok{i}.png")
+    (data / "content" / "train" / "corrupt.jpg").write_bytes(b"\xff\xd8 definitely not a jpeg")
+    (data / "content" / "train" / "empty.png").write_bytes(b"")
+    overrides = [*tiny_overrides(tiny_data, tmp_path / "run"), f"data.train_dir={data / 'content' / 'train'}", "data.eval_dir=null", "trainer.max_steps=8"]
+    export = train(compose_config("train", overrides))
+    assert read_metadata(export)["steps"] == 8
+    skipped = [float(r["data/skipped_files"]) for r in metrics(tmp_path / "run") if r.get("data/skipped_files")]
+    assert skipped and max(skipped) == 2
+
+
+@pytest.mark.slow
+def test_ddp_sim_trains_with_two_processes(tiny_data, tmp_path):
+    result = run_script("train.py", *tiny_overrides(tiny_data, tmp_path), "trainer=ddp_sim")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert read_metadata(tmp_path / "tiny.safetensors")["steps"] == 4
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "override,fragments",
+    [
+        ("style.image=/no/such/painting.jpg", ["style image not found: /no/such/painting.jpg", "style.image="]),
+        ("data.train_dir=/no/such/photos", ["data.train_dir", "/no/such/photos"]),
+        ("ckpt_path=/no/such/last.ckpt", ["ckpt_path", "/no/such/last.ckpt"]),
+        ("loss.content_layer=relu9_9", ["relu9_9"]),
+        ("model.norm=group", ["model.norm"]),
+    ],
+)
+def test_bad_training_input_is_a_one_line_error(tiny_data, tmp_path, override, fragments):
+    result = run_script("train.py", *tiny_overrides(tiny_data, tmp_path), override)
+    assert_one_line_error(result, *fragments)
+    assert not list(tmp_path.glob("**/*.ckpt"))
+
+
+def test_corrupt_style_image_is_a_user_error(tiny_data, tmp_path):
+    (tmp_path / "style.jpg").write_bytes(b"nope")
+    with pytest.raises(FstError, match="style.image"):
+        train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), f"style.image={tmp_path / 'style.jpg'}"]))

@@ -63,6 +63,9 @@ def train(cfg: DictConfig) -> Path:
         pl.seed_everything(cfg.seed, workers=True)
     if cfg.trainer.max_steps <= 0:
         raise FstError(f"trainer.max_steps must be > 0, got {cfg.trainer.max_steps}")
+    ckpt_path = cfg.get("ckpt_path")
+    if ckpt_path and not Path(ckpt_path).is_file():
+        raise FstError(f"ckpt_path: checkpoint not found: {ckpt_path}")
     # Cheap checks first: the style image and data folders fail before VGG16 is built.
     style_image = load_style_image(cfg.style)
     datamodule = build(cfg.data)
@@ -73,9 +76,6 @@ def train(cfg: DictConfig) -> Path:
     if not logger:  # Lightning refuses an LR monitor without a logger
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     trainer = build(cfg.trainer, logger=logger, callbacks=callbacks, default_root_dir=cfg.paths.output_dir)
-    ckpt_path = cfg.get("ckpt_path")
-    if ckpt_path and not Path(ckpt_path).is_file():
-        raise FstError(f"ckpt_path: checkpoint not found: {ckpt_path}")
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     exports = [c for c in callbacks if isinstance(c, ExportStyleModel)]
     return exports[0].path if exports else None

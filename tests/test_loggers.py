@@ -1,0 +1,59 @@
+"""W&B goes offline without credentials; csv and none work without any account."""
+
+import pytest
+from omegaconf import OmegaConf
+from pytorch_lightning.loggers import CSVLogger, WandbLogger
+
+from fst.loggers import build_logger, wandb_credentials_available
+from fst.train import train
+
+from conftest import compose_config, tiny_overrides
+
+
+@pytest.fixture
+def no_wandb_credentials(monkeypatch, tmp_path):
+    for var in ["WANDB_API_KEY", "WANDB_MODE", "WANDB_BASE_URL"]:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "netrc"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    return tmp_path
+
+
+def test_credentials_come_from_env_or_netrc(no_wandb_credentials, monkeypatch):
+    assert not wandb_credentials_available()
+    (no_wandb_credentials / "netrc").write_text("machine api.wandb.ai\n  login user\n  password abc123\n")
+    assert wandb_credentials_available()
+    (no_wandb_credentials / "netrc").unlink()
+    monkeypatch.setenv("WANDB_API_KEY", "k" * 40)
+    assert wandb_credentials_available()
+
+
+def wandb_cfg(save_dir):
+    cfg = compose_config("train", ["logger=wandb", f"paths.output_dir={save_dir}"])
+    return OmegaConf.create(OmegaConf.to_container(cfg.logger, resolve=True))
+
+
+def test_wandb_goes_offline_with_a_notice_when_no_key(no_wandb_credentials, capsys):
+    logger = build_logger(wandb_cfg(no_wandb_credentials))
+    assert isinstance(logger, WandbLogger) and logger._offline
+    assert "wandb sync" in capsys.readouterr().out
+
+
+def test_empty_logger_group_means_no_logger(tmp_path):
+    assert build_logger(compose_config("train", ["logger=none", f"paths.output_dir={tmp_path}"]).logger) is False
+    csv = build_logger(compose_config("train", ["logger=csv", f"paths.output_dir={tmp_path}"]).logger)
+    assert isinstance(csv, CSVLogger)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+def test_training_with_wandb_offline_logs_run_and_model(no_wandb_credentials, tiny_data):
+    run_dir = no_wandb_credentials / "run"
+    overrides = [*tiny_overrides(tiny_data, run_dir), "logger=wandb", "trainer.max_steps=2"]
+    train(compose_config("train", overrides))
+    import wandb
+
+    wandb.finish()
+    offline_runs = list((run_dir / "wandb").glob("offline-run-*"))
+    assert len(offline_runs) == 1
+    assert list(offline_runs[0].glob("*.wandb"))  # the run's log, ready for `wandb sync`

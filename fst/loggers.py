@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import Logger, WandbLogger
+from pytorch_lightning.utilities import rank_zero_only
 
 
 def wandb_credentials_available() -> bool:
@@ -33,7 +34,7 @@ def build_logger(cfg: DictConfig | None) -> Logger | bool:
     if is_wandb and os.environ.get("WANDB_MODE") not in ("online", "offline", "disabled"):
         if not cfg.get("offline") and not wandb_credentials_available():
             cfg.offline = True
-            print(
+            rank_zero_only(print)(
                 "fst: W&B has no API key (set WANDB_API_KEY or run `wandb login`); logging offline. "
                 f"Upload later with: wandb sync {cfg.save_dir}/wandb/offline-run-*"
             )

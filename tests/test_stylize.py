@@ -1,5 +1,9 @@
 """Stylize images and folders with exported and Lightning checkpoints; user errors are one line."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from safetensors import safe_open
@@ -151,3 +155,17 @@ def test_stylize_script_writes_an_image(style_model, photos, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "wrote 3 image(s)" in result.stdout
     assert (tmp_path / "out" / "trip" / "b.png").is_file()
+
+
+@pytest.mark.slow
+def test_console_entry_points_are_installed(style_model, photos, tmp_path):
+    bin_dir = Path(sys.executable).parent
+    result = subprocess.run(
+        [str(bin_dir / "fst-stylize"), f"ckpt={style_model}", f"input={photos / 'a.jpg'}", f"output={tmp_path / 'o.jpg'}"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "o.jpg").is_file()
+    result = subprocess.run([str(bin_dir / "fst-train"), "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "style" in result.stdout

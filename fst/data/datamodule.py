@@ -1,0 +1,112 @@
+"""Content photos for training (random crops) and evaluation (fixed center crops)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Dataset
+from torchvision.transforms import v2
+
+from fst.data.images import ImageLoadError, open_rgb, require_image_folder
+from fst.errors import FstError
+
+
+class ContentImages(Dataset):
+    """Images from a folder; an unreadable file is replaced by the next readable one.
+
+    Each sample is ``{"image": (3, S, S) tensor, "skipped": ["<why a file was skipped>", ...]}``, so the
+    training loop can count and report bad files without a long run ever stopping on one.
+    """
+
+    def __init__(self, paths: list[Path], transform: Callable):
+        self.paths = paths
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> dict:
+        skipped = []
+        for offset in range(len(self.paths)):
+            path = self.paths[(index + offset) % len(self.paths)]
+            try:
+                image = open_rgb(path)
+            except ImageLoadError as exc:
+                skipped.append(str(exc))
+                continue
+            return {"image": self.transform(image), "skipped": skipped}
+        raise FstError(f"none of the {len(self.paths)} images could be read (first: {skipped[0]})")
+
+
+def collate(samples: list[dict]) -> dict:
+    return {
+        "image": torch.stack([s["image"] for s in samples]),
+        "skipped": [reason for s in samples for reason in s["skipped"]],
+    }
+
+
+def train_transform(image_size: int, hflip: bool, color_jitter: float) -> v2.Compose:
+    steps = [v2.Resize(image_size, antialias=True), v2.RandomCrop(image_size)]
+    if hflip:
+        steps.append(v2.RandomHorizontalFlip())
+    if color_jitter > 0:
+        steps.append(v2.ColorJitter(brightness=color_jitter, contrast=color_jitter, saturation=color_jitter))
+    return v2.Compose([*steps, v2.PILToTensor(), v2.ToDtype(torch.float32, scale=True)])
+
+
+def eval_transform(image_size: int) -> v2.Compose:
+    return v2.Compose(
+        [v2.Resize(image_size, antialias=True), v2.CenterCrop(image_size), v2.PILToTensor(), v2.ToDtype(torch.float32, scale=True)]
+    )
+
+
+class ContentDataModule(pl.LightningDataModule):
+    """A COCO-style folder of photos (any nesting, no class folders) plus an optional eval folder."""
+
+    def __init__(
+        self,
+        train_dir: str,
+        eval_dir: str | None = None,
+        image_size: int = 256,
+        batch_size: int = 4,
+        num_workers: int = 2,
+        pin_memory: bool = True,
+        persistent_workers: bool = True,
+        hflip: bool = True,
+        color_jitter: float = 0.0,
+        eval_batch_size: int = 4,
+        eval_max_images: int | None = None,
+    ):
+        super().__init__()
+        for name, value in {"image_size": image_size, "batch_size": batch_size, "eval_batch_size": eval_batch_size}.items():
+            if value <= 0:
+                raise FstError(f"data.{name} must be > 0, got {value}")
+        if num_workers < 0:
+            raise FstError(f"data.num_workers must be >= 0, got {num_workers}")
+        # Listing the folders here makes a wrong path fail before any model is built.
+        self.train_paths = require_image_folder(train_dir, "data.train_dir")
+        if len(self.train_paths) < batch_size:
+            raise FstError(f"data.train_dir has {len(self.train_paths)} images, fewer than data.batch_size={batch_size}")
+        self.eval_paths = require_image_folder(eval_dir, "data.eval_dir")[:eval_max_images] if eval_dir else []
+        self.image_size = image_size
+        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
+        self.loader_options = dict(
+            num_workers=num_workers,
+            pin_memory=pin_memory and torch.cuda.is_available(),
+            persistent_workers=persistent_workers and num_workers > 0,
+            collate_fn=collate,
+        )
+        self.hflip, self.color_jitter = hflip, color_jitter
+
+    def train_dataloader(self) -> DataLoader:
+        dataset = ContentImages(self.train_paths, train_transform(self.image_size, self.hflip, self.color_jitter))
+        return DataLoader(dataset, batch_size=self.batch_size, shuffle=True, drop_last=True, **self.loader_options)
+
+    def val_dataloader(self) -> DataLoader | list:
+        if not self.eval_paths:
+            return []
+        dataset = ContentImages(self.eval_paths, eval_transform(self.image_size))
+        return DataLoader(dataset, batch_size=self.eval_batch_size, shuffle=False, **self.loader_options)

@@ -66,10 +66,23 @@ def _read_safetensors(path: Path) -> tuple[dict, dict]:
     return load_file(str(path)), metadata
 
 
-def _read_lightning_checkpoint(path: Path) -> tuple[dict, dict]:
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+def load_training_checkpoint(path: str | Path) -> dict:
+    """A Lightning checkpoint written by fst training, loaded without running any pickled code."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FstError(f"checkpoint not found: {path}")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated files; pickles that would run code are refused here
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FstError(f"cannot read checkpoint {path} (refused or damaged): {reason}") from None
     if not isinstance(checkpoint, dict) or "fst" not in checkpoint or "state_dict" not in checkpoint:
         raise FstError(f"{path} is not a checkpoint written by fst training (no 'fst' section)")
+    return checkpoint
+
+
+def _read_lightning_checkpoint(path: Path) -> tuple[dict, dict]:
+    checkpoint = load_training_checkpoint(path)
     state = {k[len(NET_PREFIX):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(NET_PREFIX)}
     metadata = dict(checkpoint["fst"], steps=checkpoint.get("global_step", 0))
     return state, metadata

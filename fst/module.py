@@ -13,12 +13,17 @@ from torchvision.utils import make_grid
 
 from fst.checkpoint import NET_PREFIX
 from fst.data.images import save_image
+from fst.errors import FstError
 from fst.losses.perceptual import PerceptualLoss
 from fst.models.transformer_net import TransformerNet
 
 log = logging.getLogger(__name__)
 # The perceptual loss's VGG16 stays in eval mode on purpose; Lightning would warn about it every run.
 warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
+
+
+class NonFiniteLossError(FstError):
+    """Training produced NaN or inf; the run stops without saving the bad state."""
 
 
 class StyleTransferModule(pl.LightningModule):
@@ -32,6 +37,7 @@ class StyleTransferModule(pl.LightningModule):
         optimizer: ``params -> Optimizer`` (a Hydra partial).
         scheduler: ``optimizer -> LR scheduler`` stepped every step, or None.
         num_samples: eval images shown in the sample grid of each validation.
+        skip_nonfinite_batches: batches with a NaN/inf loss skipped before training stops with an error.
     """
 
     def __init__(
@@ -43,6 +49,7 @@ class StyleTransferModule(pl.LightningModule):
         optimizer: Callable,
         scheduler: Callable | None = None,
         num_samples: int = 8,
+        skip_nonfinite_batches: int = 0,
     ):
         super().__init__()
         self.net = net
@@ -51,7 +58,10 @@ class StyleTransferModule(pl.LightningModule):
         self.register_buffer("style_image", style_image, persistent=False)
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.num_samples = num_samples
+        self.skip_nonfinite_batches = skip_nonfinite_batches
+        self.nonfinite_batches = 0
         self.skipped_files: set[str] = set()
+        self._reported_skipped = 0
         self._samples: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     def on_fit_start(self) -> None:
@@ -60,22 +70,50 @@ class StyleTransferModule(pl.LightningModule):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.net(images)
 
-    def _note_skipped(self, reasons: list[str]) -> None:
-        for reason in reasons:
-            if reason not in self.skipped_files:
-                self.skipped_files.add(reason)
-                log.warning("skipped %s", reason)
-
-    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        self._note_skipped(batch["skipped"])
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
+        self.skipped_files.update(batch["skipped"])
         images = batch["image"]
         losses = self.criterion(self.net(images), images)
         total = losses.pop("total")
+        if self._any_rank_nonfinite(total):
+            return self._skip_nonfinite_batch(losses)
         self.log_dict({f"train/{k}": v for k, v in losses.items()}, batch_size=len(images))
         self.log("train/total", total, prog_bar=True, batch_size=len(images))
+        return total
+
+    def _any_rank_nonfinite(self, total: torch.Tensor) -> bool:
+        # All DDP ranks must agree, or one would skip its backward while the others wait for it.
+        return self.trainer.strategy.reduce_boolean_decision(not torch.isfinite(total).item(), all=False)
+
+    def _skip_nonfinite_batch(self, losses: dict[str, torch.Tensor]) -> None:
+        self.nonfinite_batches += 1
+        terms = ", ".join(f"{k}={v.item():.4g}" for k, v in losses.items())
+        if self.nonfinite_batches > self.skip_nonfinite_batches:
+            raise NonFiniteLossError(
+                f"non-finite loss at step {self.global_step} ({terms}); training stopped and the last good "
+                f"checkpoint is kept in {self.trainer.default_root_dir}/checkpoints. Lower optimizer.lr or the loss "
+                "weights, or allow skipping with skip_nonfinite_batches=N"
+            )
+        log.warning(
+            "non-finite loss at step %d (%s): batch skipped (%d of %d allowed)",
+            self.global_step, terms, self.nonfinite_batches, self.skip_nonfinite_batches,
+        )
+        return None  # Lightning skips backward and the optimizer step
+
+    def on_train_epoch_end(self) -> None:
+        self._report_skipped_files()
         if self.skipped_files:
             self.log("data/skipped_files", float(len(self.skipped_files)))
-        return total
+
+    def on_train_end(self) -> None:
+        self._report_skipped_files()
+
+    def _report_skipped_files(self) -> None:
+        """Once per epoch: how many unreadable training images were skipped, and the first few."""
+        if len(self.skipped_files) > self._reported_skipped:
+            first = "; ".join(sorted(self.skipped_files)[:3])
+            log.warning("skipped %d unreadable training image(s) so far, e.g. %s", len(self.skipped_files), first)
+            self._reported_skipped = len(self.skipped_files)
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         images = batch["image"]
@@ -107,6 +145,12 @@ class StyleTransferModule(pl.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        if not all(torch.isfinite(p).all() for p in self.net.parameters()):
+            # Raised before anything is written: the previous checkpoint stays the last good one.
+            raise NonFiniteLossError(
+                f"the network's weights became non-finite by step {self.global_step}; not saving them. "
+                f"The last good checkpoint is kept in {self.trainer.default_root_dir}/checkpoints"
+            )
         # The frozen VGG16 is rebuilt from its weights file; keep 60 MB of it out of every checkpoint.
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k.startswith(NET_PREFIX)}
         checkpoint["fst"] = {"model_config": self.net.config, "style": self.style_name}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import hydra
@@ -15,10 +16,17 @@ from pytorch_lightning.utilities import rank_zero_info
 
 from fst import CONF_DIR
 from fst.callbacks import ExportStyleModel
+from fst.config import check_group_choices
+from fst.checkpoint import load_training_checkpoint
+from fst.checkpoint_io import AtomicCheckpointIO
 from fst.data.images import ImageLoadError, load_image
 from fst.errors import FstError, exit_on_user_error
 from fst.loggers import build_logger, log_config
 from fst.module import StyleTransferModule
+
+
+# VGG16's relu4_3 sees the image at 1/8 scale; below this its Gram matrix describes a few pixels.
+MIN_STYLE_SIDE = 32
 
 
 def build(cfg: DictConfig, **kwargs):
@@ -40,9 +48,16 @@ def load_style_image(style: DictConfig) -> torch.Tensor:
     if style.size is not None and style.size <= 0:
         raise FstError(f"style.size must be > 0, got {style.size}")
     try:
-        return load_image(path, long_side=style.size).unsqueeze(0)
+        image = load_image(path, long_side=style.size)
     except ImageLoadError as exc:
         raise FstError(f"style.image: {exc}") from None
+    if min(image.shape[-2:]) < MIN_STYLE_SIDE:
+        height, width = image.shape[-2:]
+        raise FstError(
+            f"style image {path} is {width}x{height} at style.size={style.size}; its sides need at least "
+            f"{MIN_STYLE_SIDE} px for VGG16's deeper layers: use a larger painting or raise style.size"
+        )
+    return image.unsqueeze(0)
 
 
 def build_module(cfg: DictConfig, style_image: torch.Tensor) -> StyleTransferModule:
@@ -54,7 +69,33 @@ def build_module(cfg: DictConfig, style_image: torch.Tensor) -> StyleTransferMod
         optimizer=instantiate(cfg.optimizer),
         scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
         num_samples=cfg.num_samples,
+        skip_nonfinite_batches=cfg.get("skip_nonfinite_batches", 0),
     )
+
+
+def resolve_resume_path(ckpt_path: str | None, run_dir: Path, net_config: dict) -> str | None:
+    """The checkpoint to resume from, checked before training starts (safe to load, same network).
+
+    ``last`` means the newest of this run folder's ``checkpoints/last.ckpt`` and Lightning's SLURM
+    ``hpc_ckpt_*.ckpt``; when there is none yet the run starts fresh, so one command serves both.
+    """
+    if not ckpt_path:
+        return None
+    if ckpt_path == "last":
+        candidates = [p for p in [run_dir / "checkpoints" / "last.ckpt", *run_dir.glob("hpc_ckpt_*.ckpt")] if p.is_file()]
+        if not candidates:
+            rank_zero_info(f"fst: ckpt_path=last: no checkpoint in {run_dir} yet; starting from step 0")
+            return None
+        path = max(candidates, key=lambda p: p.stat().st_mtime)
+    else:
+        path = Path(ckpt_path).expanduser()
+        if not path.is_file():
+            raise FstError(f"ckpt_path: checkpoint not found: {path}; pass a .ckpt file or ckpt_path=last")
+    trained = load_training_checkpoint(path)["fst"]["model_config"]
+    differences = [f"model.{k}={trained.get(k)} in the checkpoint, {v} now" for k, v in net_config.items() if trained.get(k) != v]
+    if differences:
+        raise FstError(f"ckpt_path {path} was trained with another network: {'; '.join(differences)}")
+    return str(path)
 
 
 def train(cfg: DictConfig) -> Path:
@@ -64,29 +105,42 @@ def train(cfg: DictConfig) -> Path:
     if cfg.trainer.max_steps <= 0:
         raise FstError(f"trainer.max_steps must be > 0, got {cfg.trainer.max_steps}")
     ckpt_path = cfg.get("ckpt_path")
-    if ckpt_path and not Path(ckpt_path).is_file():
-        raise FstError(f"ckpt_path: checkpoint not found: {ckpt_path}")
+    if ckpt_path and ckpt_path != "last" and not Path(ckpt_path).expanduser().is_file():
+        raise FstError(f"ckpt_path: checkpoint not found: {ckpt_path}; pass a .ckpt file or ckpt_path=last")
     # Cheap checks first: the style image and data folders fail before VGG16 is built.
     style_image = load_style_image(cfg.style)
     datamodule = build(cfg.data)
     module = build_module(cfg, style_image)
+    ckpt_path = resolve_resume_path(ckpt_path, Path(cfg.paths.output_dir), module.net.config)
     logger = build_logger(cfg.get("logger"))
     log_config(logger, cfg)
     callbacks = [build(c) for c in cfg.get("callbacks", {}).values() if c]
     if not logger:  # Lightning refuses an LR monitor without a logger
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
-    trainer = build(cfg.trainer, logger=logger, callbacks=callbacks, default_root_dir=cfg.paths.output_dir)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    trainer = build(
+        cfg.trainer,
+        logger=logger,
+        callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()],
+        default_root_dir=cfg.paths.output_dir,
+    )
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     exports = [c for c in callbacks if isinstance(c, ExportStyleModel)]
     return exports[0].path if exports else None
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 @exit_on_user_error
-def main(cfg: DictConfig) -> None:
+def _main(cfg: DictConfig) -> None:
     path = train(cfg)
     if path is not None and Path(path).is_file():
         rank_zero_info(f"fst: style model written to {path}")
+
+
+@exit_on_user_error
+def main() -> None:
+    check_group_choices(sys.argv[1:])
+    _main()
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -61,10 +62,13 @@ def open_rgb(path: str | Path) -> Image.Image:
     """
     path = Path(path)
     try:
-        with Image.open(path) as image:
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            return _to_rgb(image)
+        with warnings.catch_warnings():
+            # Above Image.MAX_IMAGE_PIXELS (89 M) Pillow only warns; refuse instead of exhausting memory.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()
+                image = ImageOps.exif_transpose(image)
+                return _to_rgb(image)
     except Exception as exc:  # Pillow raises many types: OSError, ValueError, SyntaxError, bombs...
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ImageLoadError(f"cannot read image {path}: {reason}") from None

@@ -89,7 +89,7 @@ class CheckpointOnInterrupt(pl.Callback):
             isinstance(exception, KeyboardInterrupt) and self._stopping_at_step_end
         )
         if at_step_end:
-            trainer.save_checkpoint(self.path)
+            trainer.save_checkpoint(self.path, weights_only=False)
             rank_zero_info(
                 f"fst: stopped at step {trainer.global_step}; checkpoint saved to {self.path}. "
                 f"Resume with ckpt_path={self.path} (or ckpt_path=last in the same run folder)"

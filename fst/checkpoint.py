@@ -15,7 +15,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from fst import __version__
-from fst.errors import FstError
+from fst.errors import FstError, one_line_reason
 from fst.io import atomic_path
 from fst.models.transformer_net import TransformerNet
 
@@ -74,8 +74,7 @@ def load_training_checkpoint(path: str | Path) -> dict:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated files; pickles that would run code are refused here
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise FstError(f"cannot read checkpoint {path} (refused or damaged): {reason}") from None
+        raise FstError(f"cannot read checkpoint {path} (refused or damaged): {one_line_reason(exc)}") from None
     if not isinstance(checkpoint, dict) or "fst" not in checkpoint or "state_dict" not in checkpoint:
         raise FstError(f"{path} is not a checkpoint written by fst training (no 'fst' section)")
     return checkpoint
@@ -101,8 +100,7 @@ def load_style_model(path: str | Path) -> tuple[TransformerNet, dict]:
     except FstError:
         raise
     except Exception as exc:  # truncated files, foreign pickles refused by weights_only, ...
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise FstError(f"cannot read checkpoint {path}: {reason}") from None
+        raise FstError(f"cannot read checkpoint {path}: {one_line_reason(exc)}") from None
     try:
         net = TransformerNet(**metadata["model_config"])
     except (KeyError, TypeError, ValueError) as exc:

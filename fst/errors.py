@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import sys
 
 from omegaconf.errors import MissingMandatoryValue
@@ -10,6 +11,16 @@ from omegaconf.errors import MissingMandatoryValue
 
 class FstError(Exception):
     """A mistake in the user's input (a file, an option). The message names it and the fix."""
+
+
+def one_line_reason(exc: BaseException) -> str:
+    """The most telling single line of a library's error message (torch's unpickler errors run to 10 lines)."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    refused = [line for line in lines if line.startswith("WeightsUnpickler error:")]
+    if refused:
+        return f"it contains pickled code, which is never run ({refused[0]})"
+    return lines[0] if lines else type(exc).__name__
 
 
 def exit_on_user_error(func):

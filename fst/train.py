@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from pytorch_lightning.callbacks import LearningRateMonitor
 from pytorch_lightning.utilities import rank_zero_info
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from fst import CONF_DIR
 from fst.callbacks import ExportStyleModel
@@ -124,7 +126,10 @@ def train(cfg: DictConfig) -> Path:
         plugins=[AtomicCheckpointIO()],
         default_root_dir=cfg.paths.output_dir,
     )
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+    except SIGTERMException:  # checkpoint already saved by CheckpointOnInterrupt
+        sys.exit(128 + signal.SIGTERM)  # the usual status of a process ended by SIGTERM
     exports = [c for c in callbacks if isinstance(c, ExportStyleModel)]
     return exports[0].path if exports else None
 

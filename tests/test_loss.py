@@ -42,7 +42,8 @@ def test_layer_names_match_manual_vgg_slicing(tmp_path):
 
 
 def test_vgg_is_truncated_frozen_and_stays_in_eval():
-    vgg = VGG16Features(["relu2_2"], weights="random")
+    with pytest.warns(UserWarning, match="untrained VGG16"):
+        vgg = VGG16Features(["relu2_2"], weights="random")
     assert len(vgg.features) == VGG16_LAYERS["relu2_2"] + 1
     assert not any(p.requires_grad for p in vgg.parameters())
     vgg.train()

@@ -10,7 +10,7 @@ import torch
 from PIL import Image, ImageOps
 from torchvision.transforms.v2 import functional as TF
 
-from fst.errors import FstError
+from fst.errors import FstError, one_line_reason
 from fst.io import atomic_path
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
@@ -70,8 +70,7 @@ def open_rgb(path: str | Path) -> Image.Image:
                 image = ImageOps.exif_transpose(image)
                 return _to_rgb(image)
     except Exception as exc:  # Pillow raises many types: OSError, ValueError, SyntaxError, bombs...
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ImageLoadError(f"cannot read image {path}: {reason}") from None
+        raise ImageLoadError(f"cannot read image {path}: {one_line_reason(exc)}") from None
 
 
 def load_image(path: str | Path, long_side: int | None = None) -> torch.Tensor:

@@ -10,7 +10,7 @@ from torch import nn
 from torchvision.models import VGG16_Weights
 from torchvision.models.vgg import cfgs, make_layers
 
-from fst.errors import FstError
+from fst.errors import FstError, one_line_reason
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -63,7 +63,7 @@ def load_vgg16_features_state(source: str) -> dict[str, torch.Tensor] | None:
             state = VGG16_Weights.IMAGENET1K_V1.get_state_dict(progress=True)
         except Exception as exc:  # network errors come in many types
             raise FstError(
-                f"could not download the VGG16 ImageNet weights ({type(exc).__name__}: {exc}); "
+                f"could not download the VGG16 ImageNet weights ({type(exc).__name__}: {one_line_reason(exc)}); "
                 "set loss.vgg_weights=/path/to/vgg16.pth (or .safetensors) or the FST_VGG_WEIGHTS environment variable"
             ) from None
     else:
@@ -80,7 +80,7 @@ def load_vgg16_features_state(source: str) -> dict[str, torch.Tensor] | None:
             else:
                 state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
-            raise FstError(f"could not read VGG weights from {path}: {exc}") from None
+            raise FstError(f"cannot read VGG weights from {path}: {one_line_reason(exc)}") from None
     # Accept a whole vgg16 state dict (features.N.*, classifier.*) or only its features (N.*).
     features = {k.removeprefix("features."): v for k, v in state.items() if not k.startswith("classifier.")}
     return features

@@ -329,3 +329,27 @@ def test_image_loader_on_damaged_pngs_raises_only_its_documented_error(tmp_path,
     for position, value in edits:
         data[position] = value
     _load_only_raises_image_load_error(tmp_path, bytes(data[:cut]), ".png")
+
+
+def test_checkpoints_are_also_written_by_wall_time(tiny_data, tmp_path):
+    overrides = small_run(
+        tiny_data, tmp_path, "callbacks.checkpoint.every_n_train_steps=1000", "callbacks.checkpoint_timed.train_time_interval.minutes=0"
+    )
+    train(compose_config("train", overrides))
+    assert not list((tmp_path / "checkpoints").glob("step_*.ckpt"))  # the step schedule never fired
+    assert load_training_checkpoint(tmp_path / "checkpoints" / "last.ckpt")["global_step"] == 4
+
+
+def test_checkpoint_with_missing_or_extra_tensors_names_them(tmp_path):
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    path = export_style_model(TransformerNet(width=0.25, num_residual_blocks=1), tmp_path / "m.safetensors", style="m", steps=1, loss={})
+    with safe_open(str(path), "pt") as f:
+        metadata = f.metadata()
+    state = load_file(path)
+    del state["decoder.2.1.bias"]
+    state["extra.weight"] = torch.zeros(1)
+    save_file(state, path, metadata=metadata)
+    with pytest.raises(FstError, match=r"missing \['decoder.2.1.bias'\], unexpected \['extra.weight'\]"):
+        load_style_model(path)

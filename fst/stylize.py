@@ -1,5 +1,5 @@
-"""Stylize images and folders with a per-style checkpoint:
-``python scripts/stylize.py ckpt=<style>.safetensors input=<image or folder> [output=...]`` (or ``fst-stylize``).
+"""Stylize images, folders, videos and GIFs with a per-style checkpoint:
+``python scripts/stylize.py ckpt=<style>.safetensors input=<image, folder or video> [output=...]`` (or ``fst-stylize``).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import hydra
 import torch
+import torch.nn.functional as F
 from omegaconf import DictConfig
 from tqdm import tqdm
 
@@ -18,58 +19,83 @@ from fst import CONF_DIR
 from fst.checkpoint import load_style_model
 from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, find_images, is_image_file, load_image, save_image
 from fst.errors import FstError, exit_on_user_error
+from fst.inference import Stylizer, pick_device
+from fst.video import VIDEO_EXTENSIONS, stylize_gif, stylize_video
 
 log = logging.getLogger(__name__)
-
-
-def pick_device(name: str) -> torch.device:
-    """``auto`` picks cuda, then mps, then cpu."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise FstError(f"device={name!r} is not a device; use auto, cpu, cuda, cuda:N or mps") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise FstError(f"device={name}: CUDA is not available here; use device=auto or device=cpu")
-    return device
+ANIMATED_EXTENSIONS = (*VIDEO_EXTENSIONS, ".gif")
+SUPPORTED = ", ".join(IMAGE_EXTENSIONS + ANIMATED_EXTENSIONS)
 
 
 def plan_outputs(input: str, output: str | None, style: str) -> list[tuple[Path, Path]]:
     """(source, destination) pairs. A folder keeps its relative layout under the output folder."""
     source = Path(input).expanduser()
     out = Path(output).expanduser() if output else Path("stylized") / style
+    names_a_file = out.suffix.lower() in IMAGE_EXTENSIONS + ANIMATED_EXTENSIONS
     if source.is_file():
-        if not is_image_file(source):
-            raise FstError(f"input is not an image ({', '.join(IMAGE_EXTENSIONS)}): {source}")
-        destination = out if out.suffix.lower() in IMAGE_EXTENSIONS else out / source.name
-        return [(source, destination)]
+        if not (is_image_file(source) or source.suffix.lower() in ANIMATED_EXTENSIONS):
+            raise FstError(f"input is not an image or video ({SUPPORTED}): {source}")
+        return [(source, out if names_a_file else out / source.name)]
     if source.is_dir():
         images = find_images(source)
         if not images:
             raise FstError(f"input folder has no images ({', '.join(IMAGE_EXTENSIONS)}): {source}")
-        if out.suffix.lower() in IMAGE_EXTENSIONS:
+        if names_a_file:
             raise FstError(f"output={out} names a file but input is a folder; give an output folder")
+        others = sum(1 for p in source.rglob("*") if p.is_file()) - len(images)
+        if others:
+            log.info("ignoring %d file(s) in %s that are not images", others, source)
         return [(path, out / path.relative_to(source)) for path in images]
     raise FstError(f"input not found: {source}")
 
 
-def _stylize_batch(net: torch.nn.Module, images: list[torch.Tensor], device: torch.device) -> torch.Tensor:
-    return net(torch.stack(images).to(device)).clamp(0, 1).cpu()
-
-
-@torch.inference_mode()
-def stylize(cfg: DictConfig) -> list[Path]:
-    """Stylize ``cfg.input`` (a file or a folder); return the files written."""
+def build_stylizer(cfg: DictConfig) -> tuple[Stylizer, dict]:
     if cfg.batch_size <= 0:
         raise FstError(f"batch_size must be > 0, got {cfg.batch_size}")
     if cfg.size is not None and cfg.size <= 0:
         raise FstError(f"size must be > 0 (the long side in pixels) or null, got {cfg.size}")
     net, metadata = load_style_model(cfg.ckpt)
+    stylizer = Stylizer(
+        net,
+        device=pick_device(cfg.device),
+        precision=cfg.precision,
+        channels_last=cfg.channels_last,
+        compile=cfg.compile,
+        tile_size=cfg.tile_size,
+        tile_overlap=cfg.tile_overlap,
+        strength=cfg.strength,
+        preserve_color=cfg.preserve_color,
+    )
+    return stylizer, metadata
+
+
+def _stylize_images(stylizer: Stylizer, pairs: list[tuple[Path, Path]], cfg: DictConfig) -> tuple[list[Path], list[str]]:
+    written, failures = [], []
+    with tqdm(total=len(pairs), unit="img", desc="stylize", disable=len(pairs) < 2) as progress:
+        for start in range(0, len(pairs), cfg.batch_size):
+            chunk = pairs[start : start + cfg.batch_size]
+            by_size = defaultdict(list)  # only images of one size can share a batch
+            for source, destination in chunk:
+                try:
+                    image = load_image(source, long_side=cfg.size)
+                except ImageLoadError as exc:
+                    if len(pairs) == 1:
+                        raise
+                    failures.append(str(exc))
+                    continue
+                by_size[image.shape].append((destination, image))
+            for group in by_size.values():
+                outputs = stylizer(torch.stack([image for _, image in group]))
+                for (destination, _), stylized in zip(group, outputs):
+                    save_image(stylized, destination)
+                    written.append(destination)
+            progress.update(len(chunk))
+    return written, failures
+
+
+def stylize(cfg: DictConfig) -> list[Path]:
+    """Stylize ``cfg.input`` (an image, a folder, a video or a GIF); return the files written."""
+    stylizer, metadata = build_stylizer(cfg)
     pairs = plan_outputs(cfg.input, cfg.output, metadata.get("style", "style"))
     for source, destination in pairs:
         if destination.resolve() == source.resolve():
@@ -80,30 +106,17 @@ def stylize(cfg: DictConfig) -> list[Path]:
             raise FstError(f"output exists: {existing[0]}; pass overwrite=true or another output")
         log.info("skipping %d images already stylized in the output folder (overwrite=true redoes them)", len(existing))
         pairs = [(s, d) for s, d in pairs if not d.exists()]
-    device = pick_device(cfg.device)
-    net = net.to(device)
 
-    written, failures = [], []
-    progress = tqdm(total=len(pairs), unit="img", desc="stylize", disable=len(pairs) < 2)
-    for start in range(0, len(pairs), cfg.batch_size):
-        # Only images of the same size can share a batch.
-        by_size = defaultdict(list)
-        for source, destination in pairs[start : start + cfg.batch_size]:
-            try:
-                image = load_image(source, long_side=cfg.size)
-            except ImageLoadError as exc:
-                if len(pairs) == 1:
-                    raise
-                failures.append(str(exc))
-                continue
-            by_size[image.shape].append((destination, image))
-        for group in by_size.values():
-            outputs = _stylize_batch(net, [image for _, image in group], device)
-            for (destination, _), stylized in zip(group, outputs):
-                save_image(stylized, destination)
-                written.append(destination)
-        progress.update(len(pairs[start : start + cfg.batch_size]))
-    progress.close()
+    if len(pairs) == 1 and pairs[0][0].suffix.lower() in ANIMATED_EXTENSIONS:
+        source, destination = pairs[0]
+        resize = _resizer(cfg.size)
+        run = (lambda frames: stylizer(resize(frames))) if resize else stylizer
+        animate = stylize_gif if source.suffix.lower() == ".gif" else stylize_video
+        count = animate(source, destination, run, batch_size=cfg.batch_size)
+        log.info("%d frames", count)
+        return [destination]
+
+    written, failures = _stylize_images(stylizer, pairs, cfg)
     for reason in failures:
         log.warning("skipped: %s", reason)
     if failures:
@@ -111,12 +124,26 @@ def stylize(cfg: DictConfig) -> list[Path]:
     return written
 
 
+def _resizer(size: int | None):
+    """For videos and GIFs with ``size=``: resize every frame so its long side is ``size``."""
+    if not size:
+        return None
+
+    def resize(frames):
+        height, width = frames.shape[-2:]
+        scale = size / max(height, width)
+        target = (max(2, round(height * scale / 2) * 2), max(2, round(width * scale / 2) * 2))  # even: yuv420p
+        return F.interpolate(frames, size=target, mode="bilinear", antialias=True, align_corners=False)
+
+    return resize
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="stylize")
 @exit_on_user_error
 def main(cfg: DictConfig) -> None:
     written = stylize(cfg)
     where = f": {os.path.commonpath(written) if len(written) > 1 else written[0]}" if written else ""
-    print(f"fst: wrote {len(written)} image(s){where}")
+    print(f"fst: wrote {len(written)} file(s){where}")
 
 
 if __name__ == "__main__":

@@ -177,7 +177,7 @@ def test_stylize_over_the_bad_corpus_reports_every_bad_file(tmp_path):
     ckpt = export_style_model(TransformerNet(width=0.25, num_residual_blocks=1), tmp_path / "s.safetensors", style="s", steps=1, loss={})
     result = run_script("stylize.py", f"ckpt={ckpt}", f"input={tmp_path / 'photos'}", f"output={tmp_path / 'out'}")
     assert result.returncode == 0 and "Traceback" not in result.stdout + result.stderr, result.stderr[-3000:]
-    assert f"wrote {len(readable)} image(s)" in result.stdout
+    assert f"wrote {len(readable)} file(s)" in result.stdout
     for path in bad:
         assert f"skipped: cannot read image {path}" in result.stdout + result.stderr, path.name
     assert f"{len(bad)} of {len(bad) + len(readable)} inputs could not be read" in result.stdout + result.stderr

@@ -153,7 +153,7 @@ def test_stylize_script_errors_are_one_line(style_model, photos, tmp_path, args,
 def test_stylize_script_writes_an_image(style_model, photos, tmp_path):
     result = run_script("stylize.py", f"ckpt={style_model}", f"input={photos}", f"output={tmp_path / 'out'}")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "wrote 3 image(s)" in result.stdout
+    assert "wrote 3 file(s)" in result.stdout
     assert (tmp_path / "out" / "trip" / "b.png").is_file()
 
 

@@ -110,15 +110,16 @@ class TransformerNet(nn.Module):
             ConvLayer(c1, 3, 9),
         )
         self.output_activation = output_activation
+        self.size_multiple, self.min_size = SIZE_MULTIPLE, MIN_SIZE  # attributes, so TorchScript sees them
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2:]
-        pad_h = max(-height % SIZE_MULTIPLE, MIN_SIZE - height)
-        pad_w = max(-width % SIZE_MULTIPLE, MIN_SIZE - width)
-        if pad_h or pad_w:
-            # Reflection needs the pad to be smaller than the side; tiny inputs fall back to replicate.
-            mode = "reflect" if pad_h < height and pad_w < width else "replicate"
-            x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+        multiple, smallest = self.size_multiple, self.min_size
+        if height < smallest or width < smallest:  # too small to reflect: replicate up to the minimum
+            pad = [0, max(-width % multiple, smallest - width), 0, max(-height % multiple, smallest - height)]
+            x = F.pad(x, pad, mode="replicate")
+        else:  # always pad (often by 0), so an exported graph pads every input size correctly
+            x = F.pad(x, [0, -width % multiple, 0, -height % multiple], mode="reflect")
         y = self.decoder(self.residuals(self.encoder(x)))
         y = y[..., :height, :width]
         if self.output_activation == "sigmoid":

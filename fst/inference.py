@@ -74,8 +74,8 @@ def _normalize_with(layer: nn.InstanceNorm2d, mean: torch.Tensor, var: torch.Ten
 
 @contextlib.contextmanager
 def fixed_norm_stats(net: nn.Module, stats: list[tuple[torch.Tensor, torch.Tensor]]):
-    """Make every InstanceNorm layer use the given statistics instead of its input's own."""
-    layers = _instance_norms(net)
+    """Make the InstanceNorm layers use the given statistics (the first ``len(stats)`` layers, in order)."""
+    layers = _instance_norms(net)[: len(stats)]
     for layer, (mean, var) in zip(layers, stats):
         layer.forward = functools.partial(_normalize_with, layer, mean, var)
     try:
@@ -102,9 +102,10 @@ def _spans(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
 
 
 def _feather(start: int, end: int, length: int, overlap: int) -> torch.Tensor:
-    """1-D blending weights of one tile: a linear cross-fade over the middle of each overlap with a
-    neighbour, ignoring a quarter of the overlap at the tile's inner edges (where padding shows)."""
-    margin = overlap // 4
+    """1-D blending weights of one tile: a short linear cross-fade (16 px) in the middle of each overlap
+    with a neighbour, so each pixel comes from the tile where it lies farthest from an edge (where the
+    tile's own padding shows)."""
+    margin = max(0, overlap // 2 - 8)
     ramp = overlap - 2 * margin
     size = end - start
     position = torch.arange(size, dtype=torch.float32)
@@ -125,7 +126,7 @@ class Stylizer:
         device: where to run.
         precision: ``fp32``, ``bf16`` or ``fp16`` autocast (``auto``: per device, see default_precision).
         channels_last: NHWC memory format (``None``: on CUDA only, where cuDNN is faster with it).
-        compile: ``torch.compile`` the network (dynamic shapes); the first call of each shape is slow.
+        compile: ``torch.compile`` the network; the first call of each input size is slow.
         tile_size: images with a side above this are stylized in overlapping tiles of this size.
         tile_overlap: overlap between neighbouring tiles, in pixels.
         stats_size: tiled images take their instance-norm statistics from a copy downscaled to this long side.
@@ -153,14 +154,16 @@ class Stylizer:
             raise FstError("precision=fp16 needs a GPU; on CPU use precision=bf16 or fp32")
         if not 0 <= self.strength <= 1:
             raise FstError(f"strength must be between 0 and 1, got {self.strength}")
-        if self.tile_size < 64 or not 0 <= self.tile_overlap < self.tile_size // 2:
+        if self.tile_size < 64 or not 0 <= self.tile_overlap <= self.tile_size // 2:
             raise FstError("tile_size must be >= 64 and tile_overlap between 0 and tile_size/2")
         if self.channels_last is None:
             self.channels_last = self.device.type == "cuda"
         self.net = self.net.to(self.device).eval().requires_grad_(False)
         if self.channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
-        self._run = torch.compile(self.net, dynamic=True) if self.compile else self.net
+        # Static shapes: each new input size compiles once (torch 2.15's inductor fails on this network's
+        # symbolic padding arithmetic), which suits videos and same-size batches.
+        self._run = torch.compile(self.net, dynamic=False) if self.compile else self.net
 
     def _autocast(self):
         dtype = PRECISIONS[self.precision]
@@ -196,7 +199,7 @@ class Stylizer:
         downscaled to ``stats_size``), so tiles agree and feathered blending leaves no seam.
         """
         tile = min(tile_size or self.tile_size, *image.shape[-2:])
-        overlap = min(self.tile_overlap, tile // 2 - 1)
+        overlap = min(self.tile_overlap, tile // 2)
         height, width = image.shape[-2:]
         scale = min(1.0, self.stats_size / max(height, width))
         small = image if scale == 1 else F.interpolate(image, scale_factor=scale, mode="area")

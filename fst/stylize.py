@@ -11,7 +11,6 @@ from pathlib import Path
 
 import hydra
 import torch
-import torch.nn.functional as F
 from omegaconf import DictConfig
 from tqdm import tqdm
 
@@ -109,10 +108,8 @@ def stylize(cfg: DictConfig) -> list[Path]:
 
     if len(pairs) == 1 and pairs[0][0].suffix.lower() in ANIMATED_EXTENSIONS:
         source, destination = pairs[0]
-        resize = _resizer(cfg.size)
-        run = (lambda frames: stylizer(resize(frames))) if resize else stylizer
         animate = stylize_gif if source.suffix.lower() == ".gif" else stylize_video
-        count = animate(source, destination, run, batch_size=cfg.batch_size)
+        count = animate(source, destination, stylizer, batch_size=cfg.batch_size, long_side=cfg.size)
         log.info("%d frames", count)
         return [destination]
 
@@ -122,20 +119,6 @@ def stylize(cfg: DictConfig) -> list[Path]:
     if failures:
         log.warning("%d of %d inputs could not be read and were skipped", len(failures), len(pairs))
     return written
-
-
-def _resizer(size: int | None):
-    """For videos and GIFs with ``size=``: resize every frame so its long side is ``size``."""
-    if not size:
-        return None
-
-    def resize(frames):
-        height, width = frames.shape[-2:]
-        scale = size / max(height, width)
-        target = (max(2, round(height * scale / 2) * 2), max(2, round(width * scale / 2) * 2))  # even: yuv420p
-        return F.interpolate(frames, size=target, mode="bilinear", antialias=True, align_corners=False)
-
-    return resize
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="stylize")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image, ImageSequence
 from tqdm import tqdm
 
@@ -55,8 +56,25 @@ def _set_frame_size(stream, codec: str, width: int, height: int) -> None:
     stream.pix_fmt = "yuv420p" if even or codec != "libx264" else "yuv444p"
 
 
-def stylize_video(source: Path, destination: Path, stylize: Stylize, batch_size: int = 4) -> int:
-    """Stylize every frame of ``source`` into ``destination``; audio is copied unchanged. Returns the frame count."""
+def frame_size(height: int, width: int, long_side: int | None) -> tuple[int, int]:
+    """The output (height, width) for ``size=``: long side ``long_side``, both sides even (for 4:2:0 video)."""
+    if not long_side:
+        return height, width
+    scale = long_side / max(height, width)
+    return max(2, round(height * scale / 2) * 2), max(2, round(width * scale / 2) * 2)
+
+
+def _resize(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    if tuple(frames.shape[-2:]) == size:
+        return frames
+    return F.interpolate(frames, size=size, mode="bilinear", antialias=True, align_corners=False)
+
+
+def stylize_video(
+    source: Path, destination: Path, stylize: Stylize, batch_size: int = 4, long_side: int | None = None
+) -> int:
+    """Stylize every frame of ``source`` into ``destination`` (resized to ``long_side`` if given); audio is
+    copied unchanged. Returns the frame count."""
     import av
 
     try:
@@ -74,6 +92,8 @@ def stylize_video(source: Path, destination: Path, stylize: Stylize, batch_size:
         written = 0
         with atomic_path(destination) as tmp, av.open(tmp, "w", format=format) as output:
             stream = output.add_stream(codec, rate=rate)
+            height, width = frame_size(video.codec_context.height, video.codec_context.width, long_side)
+            _set_frame_size(stream, codec, width=width, height=height)
             if codec == "libx264":
                 stream.options = {"crf": "18"}
             audio_out = output.add_stream_from_template(audio) if audio is not None else None
@@ -91,10 +111,7 @@ def stylize_video(source: Path, destination: Path, stylize: Stylize, batch_size:
             try:
                 with tqdm(total=total, unit="frame", desc=source.name) as progress:
                     for batch in _batches(frames(), batch_size):
-                        arrays = _to_uint8(stylize(_to_tensor(batch)))
-                        if written == 0:  # the output size is known once the first frames are stylized
-                            _set_frame_size(stream, codec, width=arrays.shape[2], height=arrays.shape[1])
-                        for array in arrays:
+                        for array in _to_uint8(stylize(_resize(_to_tensor(batch), (height, width)))):
                             frame = av.VideoFrame.from_ndarray(array, format="rgb24")
                             frame.pts = written
                             frame.time_base = 1 / rate
@@ -109,7 +126,9 @@ def stylize_video(source: Path, destination: Path, stylize: Stylize, batch_size:
     return written
 
 
-def stylize_gif(source: Path, destination: Path, stylize: Stylize, batch_size: int = 4) -> int:
+def stylize_gif(
+    source: Path, destination: Path, stylize: Stylize, batch_size: int = 4, long_side: int | None = None
+) -> int:
     """Stylize an animated GIF frame by frame, keeping each frame's duration and the loop count."""
     frames, durations = [], []
     try:
@@ -120,9 +139,10 @@ def stylize_gif(source: Path, destination: Path, stylize: Stylize, batch_size: i
             loop = gif.info.get("loop", 0)
     except Exception as exc:  # Pillow's many error types, as in open_rgb
         raise ImageLoadError(f"cannot read image {source}: {one_line_reason(exc)}") from None
+    size = frame_size(*frames[0].shape[:2], long_side)
     stylized = []
     for batch in _batches(iter(frames), batch_size):
-        stylized.extend(Image.fromarray(array) for array in _to_uint8(stylize(_to_tensor(batch))))
+        stylized.extend(Image.fromarray(array) for array in _to_uint8(stylize(_resize(_to_tensor(batch), size))))
     with atomic_path(destination) as tmp:
         stylized[0].save(tmp, format="GIF", save_all=True, append_images=stylized[1:], duration=durations, loop=loop)
     return len(stylized)

@@ -1,0 +1,253 @@
+"""The stylization engine: tiling, precision, strength, colour, video, GIF and export."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from fst.checkpoint import export_style_model
+from fst.errors import FstError
+from fst.inference import Stylizer, _spans, keep_colors, rgb_to_ycbcr
+from fst.models.transformer_net import TransformerNet
+from fst.stylize import stylize
+
+from conftest import assert_one_line_error, compose_config, random_image, run_script
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(0)
+    return TransformerNet(width=0.5, num_residual_blocks=2).eval()
+
+
+@pytest.fixture(scope="module")
+def ckpt(net, tmp_path_factory):
+    return export_style_model(net, tmp_path_factory.mktemp("m") / "toy.safetensors", style="toy", steps=1, loss={}, dtype="float32")
+
+
+def photo(width=420, height=300, seed=0) -> torch.Tensor:
+    return torch.from_numpy(np.array(random_image((width, height), seed=seed))).permute(2, 0, 1).float().div(255)[None]
+
+
+def seam_positions(length: int, tile: int, overlap: int) -> list[int]:
+    spans = _spans(length, tile, overlap)
+    return [(spans[i][1] + spans[i + 1][0]) // 2 for i in range(len(spans) - 1)]
+
+
+def test_tiled_matches_untiled_away_from_borders(net):
+    image = photo()
+    full = Stylizer(net, precision="fp32", tile_size=4096)(image)
+    tiled = Stylizer(net, precision="fp32", tile_size=128, tile_overlap=64)(image)
+    assert tiled.shape == full.shape == image.shape
+    difference = (tiled - full).abs()[..., 8:-8, 8:-8]
+    assert difference.max() < 0.02 and difference.mean() < 1e-3
+
+
+def column_gradient(x: torch.Tensor) -> torch.Tensor:
+    return (x[..., :, 1:] - x[..., :, :-1]).abs().mean(dim=(0, 1, 2))
+
+
+def row_gradient(x: torch.Tensor) -> torch.Tensor:
+    return (x[..., 1:, :] - x[..., :-1, :]).abs().mean(dim=(0, 1, 3))
+
+
+@pytest.mark.parametrize("stats_size", [4096, 260])  # exact statistics, and ones from a half-size copy
+def test_tiles_show_no_seam(net, stats_size):
+    image = photo(520, 400, seed=3)
+    tiled = Stylizer(net, precision="fp32", tile_size=128, tile_overlap=64, stats_size=stats_size)(image)
+    for gradient, length in [(column_gradient, 520), (row_gradient, 400)]:
+        change = gradient(tiled)
+        seams = seam_positions(length, 128, 64)
+        assert seams
+        for seam in seams:  # across a seam pixels change no more than just beside it
+            near = change[seam - 6 : seam + 6].max()
+            beside = torch.cat([change[seam - 40 : seam - 8], change[seam + 8 : seam + 40]]).max()
+            assert near <= 1.25 * beside, (seam, near, beside)
+
+
+def test_naive_tiling_would_differ(net):
+    """Each tile normalized on its own (what fst avoids) gives visibly different tiles."""
+    image = photo()
+    full = Stylizer(net, precision="fp32", tile_size=4096)(image)
+    naive = full.clone()
+    with torch.no_grad():
+        naive[..., :128, :128] = net(image[..., :128, :128]).clamp(0, 1)
+    assert (naive - full)[..., 16:112, 16:112].abs().mean() > 10 * 1e-3
+
+
+def test_tiles_with_downscaled_statistics_stay_near_the_untiled_result(net):
+    image = photo(520, 400, seed=3)
+    full = Stylizer(net, precision="fp32", tile_size=4096)(image)
+    tiled = Stylizer(net, precision="fp32", tile_size=128, tile_overlap=64, stats_size=260)(image)
+    assert (tiled - full).abs().mean() < 0.1  # the same picture; the tone shifts a little
+
+
+@pytest.mark.parametrize("size", [(301, 207), (129, 65), (64, 64)])
+def test_exact_output_size_tiled_or_not(net, size):
+    image = photo(*size)
+    assert Stylizer(net, precision="fp32", tile_size=128, tile_overlap=32)(image).shape == image.shape
+
+
+def test_strength_blends_and_zero_returns_the_input(net):
+    image = photo(64, 48)
+    assert torch.equal(Stylizer(net, strength=0.0)(image), image)
+    full = Stylizer(net, precision="fp32")(image)
+    half = Stylizer(net, precision="fp32", strength=0.5)(image)
+    torch.testing.assert_close(half, (image + full) / 2)
+
+
+def test_preserve_color_keeps_the_input_chroma_and_the_stylized_luminance(net):
+    content = 0.3 + 0.4 * photo(64, 48)  # colours well inside the gamut, so nothing is clipped
+    stylized = 0.25 + 0.5 * torch.rand(1, 3, 48, 64)
+    kept = keep_colors(stylized, content)
+    torch.testing.assert_close(rgb_to_ycbcr(kept)[:, 1:], rgb_to_ycbcr(content)[:, 1:], atol=1e-4, rtol=0)
+    torch.testing.assert_close(rgb_to_ycbcr(kept)[:, 0], rgb_to_ycbcr(stylized)[:, 0], atol=1e-4, rtol=0)
+    image = photo(64, 48)
+    expected = keep_colors(Stylizer(net, precision="fp32")(image), image)
+    torch.testing.assert_close(Stylizer(net, precision="fp32", preserve_color=True)(image), expected)
+
+
+def test_bf16_and_channels_last_stay_close_to_fp32(net):
+    image = photo(96, 64)
+    reference = Stylizer(net, precision="fp32")(image)
+    assert (Stylizer(net, precision="bf16")(image) - reference).abs().mean() < 0.01
+    torch.testing.assert_close(Stylizer(net, precision="fp32", channels_last=True)(image), reference, atol=1e-5, rtol=0)
+
+
+def test_bad_engine_options_are_user_errors(net):
+    with pytest.raises(FstError, match="fp16 needs a GPU"):
+        Stylizer(net, precision="fp16")
+    with pytest.raises(FstError, match="strength"):
+        Stylizer(net, strength=1.5)
+
+
+@pytest.mark.slow
+def test_compiled_network_matches_eager(net):
+    image = photo(64, 48)
+    eager = Stylizer(net, precision="fp32")(image)
+    torch.testing.assert_close(Stylizer(net, precision="fp32", compile=True)(image), eager, atol=1e-4, rtol=0)
+
+
+def make_video(path, frames=10, size=(64, 48), fps=12, audio=True):
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=fps)
+        video.width, video.height = size
+        video.pix_fmt = "yuv420p" if size[0] % 2 == 0 and size[1] % 2 == 0 else "yuv444p"
+        sound = container.add_stream("aac", rate=16000) if audio else None
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.asarray(random_image(size, seed=i)), format="rgb24")
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        if sound is not None:
+            samples = (np.sin(np.arange(16000 * frames // fps) * 0.05) * 0.3).astype(np.float32)[None]
+            chunk = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+            chunk.sample_rate = 16000
+            container.mux(sound.encode(chunk))
+            container.mux(sound.encode(None))
+
+
+def probe(path):
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        count = sum(1 for _ in container.decode(video=0))
+        return count, video.average_rate, (video.codec_context.width, video.codec_context.height), len(container.streams.audio)
+
+
+def run(ckpt, input, output, **options):
+    overrides = [f"ckpt={ckpt}", f"input={input}", f"output={output}", *(f"{k}={v}" for k, v in options.items())]
+    return stylize(compose_config("stylize", overrides))
+
+
+@pytest.mark.parametrize("size", [(64, 48), (63, 47)])
+def test_video_round_trip_keeps_frames_rate_size_and_audio(ckpt, tmp_path, size):
+    make_video(tmp_path / "clip.mp4", size=size)
+    assert probe(tmp_path / "clip.mp4") == (10, Fraction(12), size, 1)
+    run(ckpt, tmp_path / "clip.mp4", tmp_path / "out.mp4", batch_size=3)
+    assert probe(tmp_path / "out.mp4") == (10, Fraction(12), size, 1)
+
+
+def test_video_without_audio_and_resized(ckpt, tmp_path):
+    make_video(tmp_path / "clip.mov", audio=False)
+    run(ckpt, tmp_path / "clip.mov", tmp_path / "out.mkv", size=32)
+    assert probe(tmp_path / "out.mkv") == (10, Fraction(12), (32, 24), 0)
+
+
+def test_gif_keeps_frames_and_durations(ckpt, tmp_path):
+    frames = [random_image((40, 30), seed=i) for i in range(4)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=[100, 200, 100, 50], loop=0)
+    run(ckpt, tmp_path / "anim.gif", tmp_path / "out.gif")
+    with Image.open(tmp_path / "out.gif") as gif:
+        assert gif.n_frames == 4 and gif.size == (40, 30)
+        durations = []
+        for i in range(gif.n_frames):
+            gif.seek(i)
+            durations.append(gif.info["duration"])
+    assert durations == [100, 200, 100, 50]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name,content,fragments",
+    [
+        ("broken.mp4", b"\x00\x00\x00\x18ftypmp42 this is not a video", ["cannot read video", "broken.mp4"]),
+        ("notes.txt", b"hello", ["not an image or video", "notes.txt"]),
+    ],
+)
+def test_unreadable_inputs_are_one_line_errors(ckpt, tmp_path, name, content, fragments):
+    (tmp_path / name).write_bytes(content)
+    result = run_script("stylize.py", f"ckpt={ckpt}", f"input={tmp_path / name}", f"output={tmp_path / 'out'}")
+    assert_one_line_error(result, *fragments)
+
+
+@pytest.mark.slow
+def test_checkpoint_of_the_wrong_shape_is_a_one_line_error(tmp_path):
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    path = export_style_model(TransformerNet(width=0.5), tmp_path / "w.safetensors", style="w", steps=1, loss={})
+    with safe_open(str(path), "pt") as f:
+        metadata = dict(f.metadata(), model_config='{"width": 1.0}')  # claims another width
+    save_file(load_file(path), path, metadata=metadata)
+    random_image((20, 20)).save(tmp_path / "a.png")
+    result = run_script("stylize.py", f"ckpt={path}", f"input={tmp_path / 'a.png'}", f"output={tmp_path / 'o.png'}")
+    assert_one_line_error(result, "shape")
+
+
+@pytest.mark.slow
+def test_onnx_export_matches_pytorch_and_needs_no_torch(ckpt, net, tmp_path):
+    result = run_script("export.py", f"ckpt={ckpt}", "format=onnx", f"output={tmp_path / 'toy.onnx'}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    check = (
+        "import sys, numpy as np, onnxruntime as ort\n"
+        f"session = ort.InferenceSession({str(tmp_path / 'toy.onnx')!r})\n"
+        "for shape in [(1, 3, 64, 80), (2, 3, 37, 51)]:\n"
+        "    x = np.random.default_rng(0).random(shape, dtype=np.float32)\n"
+        f"    np.save({str(tmp_path)!r} + f'/in_{{shape[2]}}.npy', x)\n"
+        f"    np.save({str(tmp_path)!r} + f'/out_{{shape[2]}}.npy', session.run(None, {{'image': x}})[0])\n"
+        "assert 'torch' not in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for height in (64, 37):
+        x = torch.from_numpy(np.load(tmp_path / f"in_{height}.npy"))
+        out = torch.from_numpy(np.load(tmp_path / f"out_{height}.npy"))
+        with torch.no_grad():
+            torch.testing.assert_close(out, net(x), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_torchscript_export_matches_pytorch(ckpt, net, tmp_path):
+    result = run_script("export.py", f"ckpt={ckpt}", "format=torchscript", f"output={tmp_path / 'toy.pt'}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    scripted = torch.jit.load(str(tmp_path / "toy.pt"))
+    for shape in [(1, 3, 64, 80), (2, 3, 37, 51)]:
+        x = torch.rand(shape)
+        with torch.no_grad():
+            torch.testing.assert_close(scripted(x), net(x), atol=1e-5, rtol=0)

@@ -129,7 +129,8 @@ class Stylizer:
         compile: ``torch.compile`` the network; the first call of each input size is slow.
         tile_size: images with a side above this are stylized in overlapping tiles of this size.
         tile_overlap: overlap between neighbouring tiles, in pixels.
-        stats_size: tiled images take their instance-norm statistics from a copy downscaled to this long side.
+        stats_size: tiled images take their instance-norm statistics from a copy downscaled to this long
+            side (default: the tile size, so that pass needs no more memory than a tile).
         strength: 1 = full style, 0 = the input unchanged; in between blends the two.
         preserve_color: keep the input's colours, taking only the stylized luminance (Gatys et al. 2016).
     """
@@ -139,9 +140,9 @@ class Stylizer:
     precision: str = "auto"
     channels_last: bool | None = None
     compile: bool = False
-    tile_size: int = 1024
+    tile_size: int = 2048
     tile_overlap: int = 128
-    stats_size: int = 1024
+    stats_size: int | None = None
     strength: float = 1.0
     preserve_color: bool = False
 
@@ -201,7 +202,7 @@ class Stylizer:
         tile = min(tile_size or self.tile_size, *image.shape[-2:])
         overlap = min(self.tile_overlap, tile // 2)
         height, width = image.shape[-2:]
-        scale = min(1.0, self.stats_size / max(height, width))
+        scale = min(1.0, (self.stats_size or tile) / max(height, width))
         small = image if scale == 1 else F.interpolate(image, scale_factor=scale, mode="area")
         with self._autocast():
             stats = record_norm_stats(self.net, small.to(self.device))

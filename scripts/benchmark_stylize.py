@@ -1,0 +1,122 @@
+"""Benchmark stylization: latency, images/s and peak memory per size, batch, precision and eager vs
+compiled (prints numbers and writes a markdown table; not a test).
+
+    python scripts/benchmark_stylize.py                                   # the default grid on this machine
+    python scripts/benchmark_stylize.py --sizes 512 1920x1080 --precisions bf16 --compile on
+    python scripts/benchmark_stylize.py --ckpt checkpoints/starry_night.safetensors --output table.md
+
+Each CPU configuration runs in a fresh process so its peak RSS is its own; on CUDA the peak is
+``torch.cuda.max_memory_allocated``. Sizes above --tile-size go through the tiled path. Compilation
+time is excluded (one warm-up call per configuration).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import multiprocessing
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from fst.checkpoint import load_style_model
+from fst.inference import Stylizer, pick_device
+from fst.models.transformer_net import TransformerNet
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    width, _, height = text.partition("x")
+    return int(width), int(height or width)
+
+
+def measure(ckpt: str | None, device: str, width: int, height: int, batch: int, precision: str, compile: bool, repeats: int, tile_size: int) -> dict:
+    torch.manual_seed(0)
+    net = load_style_model(ckpt)[0] if ckpt else TransformerNet()
+    device = pick_device(device)
+    stylizer = Stylizer(net, device=device, precision=precision, compile=compile, tile_size=tile_size)
+    images = torch.rand(batch, 3, height, width)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    stylizer(images)  # warm-up (and compilation)
+    times = []
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        stylizer(images)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    latency = statistics.median(times)
+    if device.type == "cuda":
+        peak = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "device": device.type,
+        "size": f"{width}x{height}",
+        "batch": batch,
+        "precision": precision,
+        "mode": "compiled" if compile else "eager",
+        "tiled": max(width, height) > tile_size,
+        "latency_s": latency,
+        "images_per_s": batch / latency,
+        "peak_mb": peak,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ckpt", help="a style model (default: an untrained TransformerNet; speed is the same)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--sizes", nargs="+", default=["256", "512", "1024", "1920x1080", "3840x2160"])
+    parser.add_argument("--batches", nargs="+", type=int, default=[1, 4])
+    parser.add_argument("--max-batched-pixels", type=int, default=1024 * 1024, help="larger sizes run at batch 1 only")
+    parser.add_argument("--precisions", nargs="+", help="default: fp32 bf16 (+ fp16 on CUDA)")
+    parser.add_argument("--compile", choices=["off", "on", "both"], default="both")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--tile-size", type=int, default=2048, help="sizes above this are tiled")
+    parser.add_argument("--output", type=Path, default=Path("benchmark_stylize.md"))
+    args = parser.parse_args()
+
+    device = pick_device(args.device)
+    precisions = args.precisions or (["fp32", "bf16", "fp16"] if device.type == "cuda" else ["fp32", "bf16"])
+    compiles = {"off": [False], "on": [True], "both": [False, True]}[args.compile]
+    configs = []
+    for width, height in map(parse_size, args.sizes):
+        tiled = max(width, height) > args.tile_size
+        for batch in args.batches:
+            if batch > 1 and (width * height > args.max_batched_pixels or tiled):
+                continue
+            for precision in precisions:
+                for compile in [False] if tiled else compiles:  # tiles run the eager network
+                    configs.append((args.ckpt, args.device, width, height, batch, precision, compile, args.repeats, args.tile_size))
+
+    rows = []
+    header = "| device | size | batch | precision | mode | latency (s) | images/s | peak memory (MB) |"
+    print(header)
+    for config in configs:
+        if device.type == "cpu":  # a fresh process per configuration: its peak RSS is its own
+            context = multiprocessing.get_context("spawn")
+            with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+                row = pool.submit(measure, *config).result()
+        else:
+            row = measure(*config)
+        mode = row["mode"] + (", tiled" if row["tiled"] else "")
+        line = (
+            f"| {row['device']} | {row['size']} | {row['batch']} | {row['precision']} | {mode} | "
+            f"{row['latency_s']:.3f} | {row['images_per_s']:.2f} | {row['peak_mb']:.0f} |"
+        )
+        print(line, flush=True)
+        rows.append(line)
+    name = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    table = "\n".join([f"Stylization benchmark on {name} (torch {torch.__version__})", "", header, "|---|---|---|---|---|---|---|---|", *rows])
+    args.output.write_text(table + "\n")
+    print(f"\nwrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -62,6 +62,7 @@ def build_stylizer(cfg: DictConfig) -> tuple[Stylizer, dict]:
         compile=cfg.compile,
         tile_size=cfg.tile_size,
         tile_overlap=cfg.tile_overlap,
+        stats_size=cfg.stats_size,
         strength=cfg.strength,
         preserve_color=cfg.preserve_color,
     )

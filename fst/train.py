@@ -18,14 +18,13 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from fst import CONF_DIR
 from fst.callbacks import ExportStyleModel
-from fst.config import check_group_choices
 from fst.checkpoint import load_training_checkpoint
 from fst.checkpoint_io import AtomicCheckpointIO
+from fst.config import check_group_choices
 from fst.data.images import ImageLoadError, load_image
 from fst.errors import FstError, exit_on_user_error
 from fst.loggers import build_logger, log_config
 from fst.module import StyleTransferModule
-
 
 # VGG16's relu4_3 sees the image at 1/8 scale; below this its Gram matrix describes a few pixels.
 MIN_STYLE_SIDE = 32

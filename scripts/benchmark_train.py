@@ -1,35 +1,45 @@
-"""Benchmark fst's training step: steps/s, images/s and peak memory (prints numbers; not a test).
+"""Benchmark training: fst's training step against the classic reference loop (prints numbers; not a test).
 
-Runs the real training path (the LightningModule and Trainer that `train.py` builds) on synthetic
-batches, so the numbers exclude data loading. Any training config value can be overridden:
+Both run the same TransformerNet, loss definitions, weights, image size and batch size, each in a fresh
+process so each peak memory is its own. With photos available (paths.data_dir / FST_DATA_DIR) both read
+them through their own data pipelines; otherwise both use synthetic batches.
 
-    python scripts/benchmark_train.py --steps 10 data.image_size=256 data.batch_size=4 trainer.precision=32
-    python scripts/benchmark_train.py --steps 10 trainer=cpu          # bf16-mixed on CPU
-    python scripts/benchmark_train.py --baseline --steps 10           # also time the classic loop
+- fst: the LightningModule and Trainer that `train.py` builds, with its DataModule (workers, crops).
+- classic: what the well-known reference implementations do (pytorch/examples fast_neural_style): fp32;
+  a single-process DataLoader with PIL Resize + CenterCrop; VGG16 to the deepest layer on both the output
+  and the photo every step; style Grams of the style image repeated batch-size times; ``.item()`` every step.
 
-``--baseline`` first times the classic reference loop (pytorch/examples fast_neural_style) with the
-same TransformerNet, loss definitions and sizes: fp32, VGG16 to the deepest layer on both the output
-and the content batch, style Grams from the style image repeated batch-size times, ``.item()`` every step.
+    python scripts/benchmark_train.py --steps 8 trainer.accelerator=cpu trainer.precision=32
+    python scripts/benchmark_train.py --steps 8 trainer=cpu                        # fst in bf16-mixed
+    python scripts/benchmark_train.py --mode fst data.image_size=512 data.batch_size=2
+
+Data-loader wait: the share of wall time spent between steps waiting for the next batch.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import multiprocessing
 import os
 import resource
-import sys
 import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from PIL import Image
 from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms
 
 from fst import CONF_DIR
 from fst.data.datamodule import collate
+from fst.data.images import find_images
 from fst.losses.perceptual import gram_matrix
 from fst.losses.vgg import VGG16Features
 from fst.models.transformer_net import TransformerNet
@@ -48,10 +58,14 @@ class RandomImages(Dataset):
 
 
 class StepTimer(pl.Callback):
-    """Wall time of every training step (synchronizing the GPU so its work is counted)."""
+    """Wall time at the start and end of every training step (synchronizing the GPU so its work counts)."""
 
     def __init__(self):
+        self.starts: list[float] = []
         self.ends: list[float] = []
+
+    def on_train_batch_start(self, trainer, *args) -> None:
+        self.starts.append(time.perf_counter())
 
     def on_train_batch_end(self, trainer, *args) -> None:
         if torch.cuda.is_available():
@@ -59,14 +73,79 @@ class StepTimer(pl.Callback):
         self.ends.append(time.perf_counter())
 
 
-def peak_memory_mb(device: torch.device) -> str:
+class ClassicImages(Dataset):
+    """The reference loops' data: PIL decode, Resize + CenterCrop, ToTensor."""
+
+    def __init__(self, paths: list[Path], size: int):
+        self.paths = paths
+        self.transform = transforms.Compose([transforms.Resize(size), transforms.CenterCrop(size), transforms.ToTensor()])
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.transform(Image.open(self.paths[index]).convert("RGB"))
+
+
+def peak_memory_mb(device: torch.device) -> float:
     if device.type == "cuda":
-        return f"{torch.cuda.max_memory_allocated(device) / 2**20:.0f} MB CUDA (max_memory_allocated)"
-    return f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (process peak RSS)"
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def classic_loop_seconds_per_step(cfg, style: torch.Tensor, steps: int, warmup: int) -> float:
-    """The reference implementations' training step, timed on the CPU or the first GPU, in fp32."""
+def compose_config(overrides: list[str]):
+    out = tempfile.mkdtemp(prefix="fst-bench-")
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        # The loss speed does not depend on the VGG weights, so random ones serve unless given.
+        defaults = [f"paths.output_dir={out}", f"loss.vgg_weights={os.environ.get('FST_VGG_WEIGHTS', 'random')}"]
+        return compose(config_name="train", overrides=[*defaults, *overrides])
+
+
+def training_photos(cfg) -> list[Path]:
+    return find_images(cfg.data.train_dir) if Path(cfg.data.train_dir).is_dir() else []
+
+
+def summary(ends: list[float], waits: list[float], warmup: int, batch: int, device: torch.device) -> dict:
+    seconds = (ends[-1] - ends[warmup - 1]) / (len(ends) - warmup)
+    timed_wait = sum(waits[warmup:])
+    return {
+        "s_per_step": seconds,
+        "images_per_s": batch / seconds,
+        "data_wait": timed_wait / (ends[-1] - ends[warmup - 1]),
+        "peak_mb": peak_memory_mb(device),
+    }
+
+
+def run_fst(overrides: list[str], steps: int, warmup: int) -> dict:
+    warnings.filterwarnings("ignore")
+    cfg = compose_config(overrides)
+    style = torch.rand(1, 3, cfg.style.size or 256, cfg.style.size or 256)
+    module = build_module(cfg, style)
+    timer = StepTimer()
+    trainer = instantiate(
+        cfg.trainer,
+        max_steps=warmup + steps,
+        logger=False,
+        callbacks=[timer],
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        default_root_dir=cfg.paths.output_dir,
+    )
+    batch, size = cfg.data.batch_size, cfg.data.image_size
+    if training_photos(cfg):
+        trainer.fit(module, datamodule=instantiate(cfg.data, eval_dir=None))
+    else:
+        loader = DataLoader(RandomImages(size, batch * (warmup + steps)), batch_size=batch, collate_fn=collate)
+        trainer.fit(module, train_dataloaders=loader)
+    waits = [0.0] + [start - end for start, end in zip(timer.starts[1:], timer.ends)]
+    return summary(timer.ends, waits, warmup, batch, module.device) | {"precision": str(cfg.trainer.precision)}
+
+
+def run_classic(overrides: list[str], steps: int, warmup: int) -> dict:
+    warnings.filterwarnings("ignore")
+    cfg = compose_config(overrides)
     device = torch.device("cuda" if torch.cuda.is_available() and cfg.trainer.accelerator != "cpu" else "cpu")
     batch, size = cfg.data.batch_size, cfg.data.image_size
     content_layer, style_layers = cfg.loss.content_layer, list(cfg.loss.style_layers)
@@ -74,17 +153,25 @@ def classic_loop_seconds_per_step(cfg, style: torch.Tensor, steps: int, warmup: 
     net = TransformerNet(**{k: v for k, v in cfg.model.items() if k != "_target_"}).to(device)
     vgg = VGG16Features(layers, weights=cfg.loss.vgg_weights).to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    style = torch.rand(1, 3, cfg.style.size or 256, cfg.style.size or 256)
     with torch.no_grad():
         style_features = vgg(style.to(device).repeat(batch, 1, 1, 1), layers)
         style_grams = {name: gram_matrix(style_features[name]) for name in style_layers}
-    ends = []
+    photos = training_photos(cfg)
+    if photos:
+        loader = iter(DataLoader(ClassicImages(photos, size), batch_size=batch, shuffle=True, drop_last=True))
+    else:
+        loader = iter(torch.rand(batch, 3, size, size) for _ in range(warmup + steps))
+    ends, waits = [], []
     for _ in range(warmup + steps):
-        x = torch.rand(batch, 3, size, size, device=device)
+        fetch = time.perf_counter()
+        x = next(loader).to(device)
+        waits.append(time.perf_counter() - fetch)
         y = net(x)
         features_y, features_x = vgg(y, layers), vgg(x, layers)
-        content_loss = cfg.loss.content_weight * torch.nn.functional.mse_loss(features_y[content_layer], features_x[content_layer])
+        content_loss = cfg.loss.content_weight * F.mse_loss(features_y[content_layer], features_x[content_layer])
         style_loss = sum(
-            weight * torch.nn.functional.mse_loss(gram_matrix(features_y[name]), style_grams[name][: len(x)])
+            weight * F.mse_loss(gram_matrix(features_y[name]), style_grams[name][: len(x)])
             for name, weight in cfg.loss.style_layers.items()
         )
         total = content_loss + cfg.loss.style_weight * style_loss
@@ -92,60 +179,45 @@ def classic_loop_seconds_per_step(cfg, style: torch.Tensor, steps: int, warmup: 
         total.backward()
         optimizer.step()
         total.item()  # the per-step host sync of the reference loops' logging
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         ends.append(time.perf_counter())
-    return (ends[-1] - ends[warmup - 1]) / steps
+    return summary(ends, waits, warmup, batch, device) | {"precision": "32"}
+
+
+def in_fresh_process(function, *args) -> dict:
+    """Run one measurement in its own process, so its peak memory is its own."""
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+        return pool.submit(function, *args).result()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=10, help="timed steps")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
-    parser.add_argument("--baseline", action="store_true", help="also time the classic reference loop")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (at least 1)")
+    parser.add_argument("--mode", choices=["both", "fst", "classic"], default="both")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of conf/train.yaml")
     args = parser.parse_args()
-    warnings.filterwarnings("ignore")
-
-    out = tempfile.mkdtemp(prefix="fst-bench-")
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        # The loss speed does not depend on the VGG weights, so random ones serve unless given.
-        defaults = [f"paths.output_dir={out}", f"loss.vgg_weights={os.environ.get('FST_VGG_WEIGHTS', 'random')}"]
-        cfg = compose(config_name="train", overrides=[*defaults, *args.overrides])
-    size, batch = cfg.data.image_size, cfg.data.batch_size
-    total_steps = args.warmup + args.steps
-
-    style = torch.rand(1, 3, cfg.style.size or 256, cfg.style.size or 256)
-    baseline = classic_loop_seconds_per_step(cfg, style, args.steps, max(args.warmup, 1)) if args.baseline else None
-    module = build_module(cfg, style)
-    timer = StepTimer()
-    trainer = instantiate(
-        cfg.trainer,
-        max_steps=total_steps,
-        logger=False,
-        callbacks=[timer],
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        default_root_dir=out,
-    )
-    loader = DataLoader(RandomImages(size, batch * total_steps), batch_size=batch, collate_fn=collate)
-    start = time.perf_counter()
-    trainer.fit(module, train_dataloaders=loader)
-    timed = timer.ends[args.warmup :]
-    seconds_per_step = (timed[-1] - timer.ends[args.warmup - 1]) / len(timed) if args.warmup else (timed[-1] - start) / len(timed)
-    device = module.device
-    print(
-        f"device={device.type} ({torch.cuda.get_device_name() if device.type == 'cuda' else f'{torch.get_num_threads()} threads'}) "
-        f"precision={cfg.trainer.precision} batch={batch} size={size} steps={args.steps}\n"
-        f"  {seconds_per_step:.3f} s/step  {1 / seconds_per_step:.3f} steps/s  {batch / seconds_per_step:.2f} images/s\n"
-        f"  peak memory: {peak_memory_mb(device)}",
-        file=sys.stdout,
-    )
-    if baseline is not None:
+    warmup = max(1, args.warmup)
+    cfg = compose_config(args.overrides)
+    data = f"photos from {cfg.data.train_dir}" if training_photos(cfg) else "synthetic batches (no photos found)"
+    print(f"batch={cfg.data.batch_size} size={cfg.data.image_size} steps={args.steps} data: {data}")
+    print("| loop | precision | s/step | images/s | data-loader wait | peak memory (MB) |")
+    results = {}
+    for name, function in [("classic", run_classic), ("fst", run_fst)]:
+        if args.mode in (name, "both"):
+            r = results[name] = in_fresh_process(function, args.overrides, args.steps, warmup)
+            print(
+                f"| {name} | {r['precision']} | {r['s_per_step']:.3f} | {r['images_per_s']:.2f} | "
+                f"{100 * r['data_wait']:.1f}% | {r['peak_mb']:.0f} |",
+                flush=True,
+            )
+    if len(results) == 2:
+        fst, classic = results["fst"], results["classic"]
         print(
-            f"classic loop (fp32): {baseline:.3f} s/step  {batch / baseline:.2f} images/s\n"
-            f"  fst speed-up: {baseline / seconds_per_step:.2f}x images/s (peak memory above includes the classic loop;"
-            " run without --baseline for fst alone)"
+            f"fst vs classic: {fst['images_per_s'] / classic['images_per_s']:.2f}x images/s, "
+            f"{fst['peak_mb'] / classic['peak_mb']:.2f}x peak memory"
         )
 
 

@@ -115,3 +115,16 @@ def test_corrupt_style_image_is_a_user_error(tiny_data, tmp_path):
     (tmp_path / "style.jpg").write_bytes(b"nope")
     with pytest.raises(FstError, match="style.image"):
         train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), f"style.image={tmp_path / 'style.jpg'}"]))
+
+
+@pytest.mark.slow
+def test_training_benchmark_compares_fst_with_the_classic_loop(tiny_data):
+    result = run_script(
+        "benchmark_train.py", "--steps", "2", "--warmup", "1", "data.image_size=32", "data.batch_size=2",
+        "data.num_workers=0", "trainer.accelerator=cpu", "model.width=0.25", "model.num_residual_blocks=1",
+        env={"FST_DATA_DIR": str(tiny_data)},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith(("| classic", "| fst"))]
+    assert len(rows) == 2 and "photos from" in result.stdout
+    assert "x images/s" in result.stdout and "x peak memory" in result.stdout

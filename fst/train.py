@@ -77,13 +77,14 @@ def build_module(cfg: DictConfig, style_image: torch.Tensor) -> StyleTransferMod
 def resolve_resume_path(ckpt_path: str | None, run_dir: Path, net_config: dict) -> str | None:
     """The checkpoint to resume from, checked before training starts (safe to load, same network).
 
-    ``last`` means the newest of this run folder's ``checkpoints/last.ckpt`` and Lightning's SLURM
-    ``hpc_ckpt_*.ckpt``; when there is none yet the run starts fresh, so one command serves both.
+    ``last`` means the newest checkpoint of this run folder: ``checkpoints/*.ckpt`` (a kill can land between
+    writing ``step_N.ckpt`` and ``last.ckpt``) or Lightning's SLURM ``hpc_ckpt_*.ckpt``. Writes are atomic, so
+    every one of them is complete. When there is none yet the run starts fresh: one command serves both.
     """
     if not ckpt_path:
         return None
     if ckpt_path == "last":
-        candidates = [p for p in [run_dir / "checkpoints" / "last.ckpt", *run_dir.glob("hpc_ckpt_*.ckpt")] if p.is_file()]
+        candidates = [*(run_dir / "checkpoints").glob("*.ckpt"), *run_dir.glob("hpc_ckpt_*.ckpt")]
         if not candidates:
             rank_zero_info(f"fst: ckpt_path=last: no checkpoint in {run_dir} yet; starting from step 0")
             return None

@@ -81,7 +81,8 @@ def test_kill_9_at_a_random_step_then_resume_reaches_max_steps_exactly(tiny_data
     run.process.kill()
     assert run.finish() == -signal.SIGKILL
     assert not (run_dir / "tiny.safetensors").exists() or read_metadata(run_dir / "tiny.safetensors")["steps"] < max_steps
-    saved_step = load_training_checkpoint(run_dir / "checkpoints" / "last.ckpt")["global_step"]
+    # The kill may land between step_N.ckpt and last.ckpt; ckpt_path=last takes the newest of them.
+    saved_step = max(load_training_checkpoint(p)["global_step"] for p in (run_dir / "checkpoints").glob("*.ckpt"))
     assert kill_after <= saved_step < max_steps
 
     resumed = Training([*overrides, "ckpt_path=last", "logger.name=csv_resumed"])

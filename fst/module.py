@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from torch.utils.checkpoint import checkpoint
 from torchvision.utils import make_grid
 
 from fst.checkpoint import NET_PREFIX
@@ -38,6 +39,12 @@ class StyleTransferModule(pl.LightningModule):
         scheduler: ``optimizer -> LR scheduler`` stepped every step, or None.
         num_samples: eval images shown in the sample grid of each validation.
         skip_nonfinite_batches: batches with a NaN/inf loss skipped before training stops with an error.
+        channels_last: train in the channels-last memory format (faster convolutions on GPU tensor cores).
+        compile: ``torch.compile`` the TransformerNet and the VGG16 trunk (the first steps of each size compile).
+        activation_checkpointing: keep only the TransformerNet's input for backward and recompute its
+            activations there (about 40% less activation memory for about 15% more time).
+        check_finite_every_n_steps: look for a non-finite loss every N steps; each look waits for the device, so
+            GPUs use a large N. Skipping bad batches (``skip_nonfinite_batches``) looks at every step.
     """
 
     def __init__(
@@ -50,6 +57,10 @@ class StyleTransferModule(pl.LightningModule):
         scheduler: Callable | None = None,
         num_samples: int = 8,
         skip_nonfinite_batches: int = 0,
+        channels_last: bool = False,
+        compile: bool = False,
+        activation_checkpointing: bool = False,
+        check_finite_every_n_steps: int = 1,
     ):
         super().__init__()
         self.net = net
@@ -59,23 +70,41 @@ class StyleTransferModule(pl.LightningModule):
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.num_samples = num_samples
         self.skip_nonfinite_batches = skip_nonfinite_batches
+        if check_finite_every_n_steps < 1:
+            raise FstError(f"performance.check_finite_every_n_steps must be >= 1, got {check_finite_every_n_steps}")
+        self.check_finite_every_n_steps = 1 if skip_nonfinite_batches else check_finite_every_n_steps
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.compile_models = compile
+        self.activation_checkpointing = activation_checkpointing
         self.nonfinite_batches = 0
         self.skipped_files: set[str] = set()
         self._reported_skipped = 0
         self._samples: list[tuple[torch.Tensor, torch.Tensor]] = []
 
+    def configure_model(self) -> None:
+        # In place, so parameter names (and checkpoints) stay those of the plain modules.
+        self.net.to(memory_format=self.memory_format)
+        self.criterion.to(memory_format=self.memory_format)
+        if self.compile_models:
+            self.net.compile(dynamic=False)
+            self.criterion.vgg.compile(dynamic=False)
+
     def on_fit_start(self) -> None:
         self.criterion.set_style(self.style_image)  # once per run, on the training device
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.net(images)
+        return self.net(images.contiguous(memory_format=self.memory_format))
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
         self.skipped_files.update(batch["skipped"])
-        images = batch["image"]
-        losses = self.criterion(self.net(images), images)
+        images = batch["image"].contiguous(memory_format=self.memory_format)
+        if self.activation_checkpointing:
+            stylized = checkpoint(self.net, images, use_reentrant=False)
+        else:
+            stylized = self.net(images)
+        losses = self.criterion(stylized, images)
         total = losses.pop("total")
-        if self._any_rank_nonfinite(total):
+        if self.global_step % self.check_finite_every_n_steps == 0 and self._any_rank_nonfinite(total):
             return self._skip_nonfinite_batch(losses)
         self.log_dict({f"train/{k}": v for k, v in losses.items()}, batch_size=len(images))
         self.log("train/total", total, prog_bar=True, batch_size=len(images))
@@ -117,7 +146,7 @@ class StyleTransferModule(pl.LightningModule):
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         images = batch["image"]
-        stylized = self.net(images)
+        stylized = self(images)
         losses = self.criterion(stylized, images)
         self.log_dict({f"val/{k}": v for k, v in losses.items()}, batch_size=len(images), sync_dist=True)
         missing = self.num_samples - sum(len(contents) for contents, _ in self._samples)

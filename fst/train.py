@@ -12,7 +12,7 @@ import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
-from pytorch_lightning.callbacks import LearningRateMonitor
+from pytorch_lightning.callbacks import LearningRateMonitor, TQDMProgressBar
 from pytorch_lightning.utilities import rank_zero_info
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
@@ -62,6 +62,7 @@ def load_style_image(style: DictConfig) -> torch.Tensor:
 
 
 def build_module(cfg: DictConfig, style_image: torch.Tensor) -> StyleTransferModule:
+    performance = cfg.get("performance") or {}
     return StyleTransferModule(
         net=build(cfg.model),
         criterion=build(cfg.loss),
@@ -71,6 +72,10 @@ def build_module(cfg: DictConfig, style_image: torch.Tensor) -> StyleTransferMod
         scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
         num_samples=cfg.num_samples,
         skip_nonfinite_batches=cfg.get("skip_nonfinite_batches", 0),
+        channels_last=performance.get("channels_last", False),
+        compile=performance.get("compile", False),
+        activation_checkpointing=performance.get("activation_checkpointing", False),
+        check_finite_every_n_steps=performance.get("check_finite_every_n_steps", 1),
     )
 
 
@@ -119,6 +124,10 @@ def train(cfg: DictConfig) -> Path:
     callbacks = [build(c) for c in cfg.get("callbacks", {}).values() if c]
     if not logger:  # Lightning refuses an LR monitor without a logger
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
+    if cfg.trainer.get("enable_progress_bar", True):
+        # The bar reads the loss from the device at each refresh: GPUs refresh less often than every step.
+        every = cfg.get("performance", {}).get("progress_bar_every_n_steps", 1)
+        callbacks.append(TQDMProgressBar(refresh_rate=every))
     trainer = build(
         cfg.trainer,
         logger=logger,

@@ -13,7 +13,15 @@ them through their own data pipelines; otherwise both use synthetic batches.
     python scripts/benchmark_train.py --steps 8 trainer=cpu                        # fst in bf16-mixed
     python scripts/benchmark_train.py --mode fst data.image_size=512 data.batch_size=2
 
-Data-loader wait: the share of wall time spent between steps waiting for the next batch.
+Data-loader wait: the share of wall time spent between steps waiting for the next batch. TFLOP/s: the useful
+work rate, images/s times the FLOPs of fst's training step per image (counted by torch's FlopCounterMode), and
+its share of the device's peak with --peak-tflops (e.g. 989 for an H100/H200's dense bf16).
+
+Quality (``--quality N``): train N steps with fst's fp32 path and with the path the overrides choose, from the
+same seed on the same batches, then evaluate both networks in fp32 on the eval photos; prints the content and
+style losses of both and their relative difference.
+
+    python scripts/benchmark_train.py --quality 150 trainer=cpu
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
+from torch.utils.flop_counter import FlopCounterMode
 from torchvision import transforms
 
 from fst import CONF_DIR
@@ -43,7 +52,7 @@ from fst.data.images import find_images
 from fst.losses.perceptual import gram_matrix
 from fst.losses.vgg import VGG16Features
 from fst.models.transformer_net import TransformerNet
-from fst.train import build_module
+from fst.train import build_module, load_style_image
 
 
 class RandomImages(Dataset):
@@ -101,6 +110,17 @@ def compose_config(overrides: list[str]):
         return compose(config_name="train", overrides=[*defaults, *overrides])
 
 
+def step_flops_per_image(cfg) -> float:
+    """FLOPs of one fst training step (forward, loss, backward) per image, counted at batch size 1."""
+    net = TransformerNet(**{k: v for k, v in cfg.model.items() if k != "_target_"})
+    criterion = instantiate(cfg.loss, vgg_weights="random")
+    criterion.set_style(torch.rand(1, 3, 64, 64))
+    images = torch.rand(1, 3, cfg.data.image_size, cfg.data.image_size)
+    with FlopCounterMode(display=False) as counter:
+        criterion(net(images), images)["total"].backward()
+    return counter.get_total_flops()
+
+
 def training_photos(cfg) -> list[Path]:
     return find_images(cfg.data.train_dir) if Path(cfg.data.train_dir).is_dir() else []
 
@@ -141,6 +161,63 @@ def run_fst(overrides: list[str], steps: int, warmup: int) -> dict:
         trainer.fit(module, train_dataloaders=loader)
     waits = [0.0] + [start - end for start, end in zip(timer.starts[1:], timer.ends)]
     return summary(timer.ends, waits, warmup, batch, module.device) | {"precision": str(cfg.trainer.precision)}
+
+
+FP32_PATH = [
+    "trainer.precision=32",
+    "performance.channels_last=false",
+    "performance.compile=false",
+    "performance.activation_checkpointing=false",
+]
+
+
+@torch.no_grad()
+def evaluate_fp32(module, loader) -> dict:
+    """Mean weighted content and style loss of ``module.net`` over ``loader``, in fp32."""
+    net, criterion = module.net.float().eval(), module.criterion.float()
+    totals, count = {"content": 0.0, "style": 0.0}, 0
+    for batch in loader:
+        images = batch["image"].to(module.device)
+        losses = criterion(net(images), images)
+        for key in totals:
+            totals[key] += losses[key].item() * len(images)
+        count += len(images)
+    return {key: value / count for key, value in totals.items()}
+
+
+def run_quality(overrides: list[str], steps: int) -> dict:
+    warnings.filterwarnings("ignore")
+    cfg = compose_config(overrides)
+    pl.seed_everything(cfg.seed, workers=True)
+    module = build_module(cfg, load_style_image(cfg.style))
+    datamodule = instantiate(cfg.data)
+    trainer = instantiate(
+        cfg.trainer,
+        max_steps=steps,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        default_root_dir=cfg.paths.output_dir,
+    )
+    trainer.fit(module, datamodule=datamodule)
+    return evaluate_fp32(module, datamodule.val_dataloader()) | {"precision": str(cfg.trainer.precision)}
+
+
+def compare_quality(overrides: list[str], steps: int) -> None:
+    cfg = compose_config(overrides)
+    if not training_photos(cfg) or not Path(cfg.data.eval_dir or "").is_dir():
+        raise SystemExit(f"--quality needs photos: {cfg.data.train_dir} and {cfg.data.eval_dir} (set FST_DATA_DIR)")
+    print(f"quality after {steps} steps, batch={cfg.data.batch_size} size={cfg.data.image_size}; eval losses in fp32")
+    print("| path | precision | content loss | style loss |")
+    results = {}
+    for name, path_overrides in [("fp32", [*overrides, *FP32_PATH]), ("optimized", overrides)]:
+        r = results[name] = in_fresh_process(run_quality, path_overrides, steps)
+        print(f"| {name} | {r['precision']} | {r['content']:.4f} | {r['style']:.4f} |", flush=True)
+    for term in ("content", "style"):
+        change = results["optimized"][term] / results["fp32"][term] - 1
+        print(f"{term} loss: optimized vs fp32 {100 * change:+.1f}%")
 
 
 def run_classic(overrides: list[str], steps: int, warmup: int) -> dict:
@@ -197,20 +274,29 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10, help="timed steps")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (at least 1)")
     parser.add_argument("--mode", choices=["both", "fst", "classic"], default="both")
+    parser.add_argument("--peak-tflops", type=float, help="the device's peak TFLOP/s, to print the share reached")
+    parser.add_argument("--quality", type=int, metavar="N", help="compare losses after N steps instead of speed")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of conf/train.yaml")
     args = parser.parse_args()
     warmup = max(1, args.warmup)
+    if args.quality:
+        return compare_quality(args.overrides, args.quality)
     cfg = compose_config(args.overrides)
     data = f"photos from {cfg.data.train_dir}" if training_photos(cfg) else "synthetic batches (no photos found)"
     print(f"batch={cfg.data.batch_size} size={cfg.data.image_size} steps={args.steps} data: {data}")
-    print("| loop | precision | s/step | images/s | data-loader wait | peak memory (MB) |")
+    flops = step_flops_per_image(cfg)
+    print(f"fst training step: {flops / 1e9:.1f} GFLOP per image")
+    share = " | share of peak" if args.peak_tflops else ""
+    print(f"| loop | precision | s/step | images/s | TFLOP/s | data-loader wait | peak memory (MB){share} |")
     results = {}
     for name, function in [("classic", run_classic), ("fst", run_fst)]:
         if args.mode in (name, "both"):
             r = results[name] = in_fresh_process(function, args.overrides, args.steps, warmup)
+            tflops = r["images_per_s"] * flops / 1e12
+            share = f" {100 * tflops / args.peak_tflops:.1f}% |" if args.peak_tflops else ""
             print(
-                f"| {name} | {r['precision']} | {r['s_per_step']:.3f} | {r['images_per_s']:.2f} | "
-                f"{100 * r['data_wait']:.1f}% | {r['peak_mb']:.0f} |",
+                f"| {name} | {r['precision']} | {r['s_per_step']:.3f} | {r['images_per_s']:.2f} | {tflops:.3g} | "
+                f"{100 * r['data_wait']:.1f}% | {r['peak_mb']:.0f} |{share}",
                 flush=True,
             )
     if len(results) == 2:

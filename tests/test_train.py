@@ -117,14 +117,34 @@ def test_corrupt_style_image_is_a_user_error(tiny_data, tmp_path):
         train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), f"style.image={tmp_path / 'style.jpg'}"]))
 
 
+TINY_BENCHMARK = [
+    "data.image_size=32", "data.batch_size=2", "data.num_workers=0", "trainer.accelerator=cpu",
+    "model.width=0.25", "model.num_residual_blocks=1",
+]
+
+
 @pytest.mark.slow
 def test_training_benchmark_compares_fst_with_the_classic_loop(tiny_data):
     result = run_script(
-        "benchmark_train.py", "--steps", "2", "--warmup", "1", "data.image_size=32", "data.batch_size=2",
-        "data.num_workers=0", "trainer.accelerator=cpu", "model.width=0.25", "model.num_residual_blocks=1",
+        "benchmark_train.py", "--steps", "2", "--warmup", "1", "--peak-tflops", "1", *TINY_BENCHMARK,
         env={"FST_DATA_DIR": str(tiny_data)},
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    rows = [line for line in result.stdout.splitlines() if line.startswith(("| classic", "| fst"))]
+    rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith(("| classic", "| fst"))]
     assert len(rows) == 2 and "photos from" in result.stdout
+    assert all(len(row) == 8 and float(row[4]) > 0 and row[7].strip().endswith("%") for row in rows)
     assert "x images/s" in result.stdout and "x peak memory" in result.stdout
+
+
+@pytest.mark.slow
+def test_training_benchmark_compares_the_losses_of_the_optimized_and_fp32_paths(tiny_data):
+    result = run_script(
+        "benchmark_train.py", "--quality", "2", *TINY_BENCHMARK, "trainer.precision=bf16-mixed",
+        f"style.image={tiny_data / 'styles' / 'tiny.png'}", "style.size=64",
+        env={"FST_DATA_DIR": str(tiny_data)},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in result.stdout.splitlines() if line.startswith("| ")}
+    assert rows["fp32"][0].strip() == "32" and rows["optimized"][0].strip() == "bf16-mixed"
+    assert all(float(value) > 0 for row in (rows["fp32"], rows["optimized"]) for value in row[1:])
+    assert "content loss: optimized vs fp32" in result.stdout and "style loss: optimized vs fp32" in result.stdout

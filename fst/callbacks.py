@@ -24,9 +24,9 @@ class ExportStyleModel(pl.Callback):
     default) plus metadata. At the end it is also logged as a W&B model artifact.
     """
 
-    def __init__(self, dirpath: str | Path, style: str, dtype: str = "float16"):
+    def __init__(self, dirpath: str | Path, style: str, dtype: str = "float16", style_size: int | None = None):
         self.path = Path(dirpath) / f"{style}.safetensors"
-        self.style, self.dtype = style, dtype
+        self.style, self.dtype, self.style_size = style, dtype, style_size
         self.exported_step: int | None = None
 
     def export(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> Path:
@@ -38,6 +38,7 @@ class ExportStyleModel(pl.Callback):
                 steps=trainer.global_step,
                 loss=pl_module.criterion.config,
                 dtype=self.dtype,
+                style_size=self.style_size,
             )
             self.exported_step = trainer.global_step
         return self.path

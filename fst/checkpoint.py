@@ -25,9 +25,16 @@ NET_PREFIX = "net."  # where the LightningModule keeps the TransformerNet
 
 
 def export_style_model(
-    net: TransformerNet, path: str | Path, *, style: str, steps: int, loss: dict, dtype: str = "float16"
+    net: TransformerNet,
+    path: str | Path,
+    *,
+    style: str,
+    steps: int,
+    loss: dict,
+    dtype: str = "float16",
+    style_size: int | None = None,
 ) -> Path:
-    """Write the network's weights (``dtype``) and the metadata needed to use them."""
+    """Write the network's weights (``dtype``) and the metadata needed to use and evaluate them."""
     if dtype not in DTYPES:
         raise FstError(f"export.dtype must be one of {list(DTYPES)}, got {dtype!r}")
     state = {k: v.detach().to("cpu", DTYPES[dtype]).contiguous() for k, v in net.state_dict().items()}
@@ -39,6 +46,8 @@ def export_style_model(
         "loss": json.dumps(loss),
         "fst_version": __version__,
     }
+    if style_size:
+        metadata["style_size"] = str(style_size)  # the painting's long side in the style loss
     path = Path(path)
     with atomic_path(path) as tmp:
         save_file(state, tmp, metadata=metadata)
@@ -52,8 +61,9 @@ def read_metadata(path: str | Path) -> dict:
     for key in ("model_config", "loss"):
         if key in metadata:
             metadata[key] = json.loads(metadata[key])
-    if "steps" in metadata:
-        metadata["steps"] = int(metadata["steps"])
+    for key in ("steps", "style_size"):
+        if key in metadata:
+            metadata[key] = int(metadata[key])
     return metadata
 
 

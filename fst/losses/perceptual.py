@@ -90,9 +90,16 @@ class PerceptualLoss(nn.Module):
             raise RuntimeError("PerceptualLoss.set_style() must be called before computing the loss")
         return grams
 
+    @torch.no_grad()
+    def content_target(self, content: torch.Tensor) -> torch.Tensor:
+        """The photo's features at the content layer (no graph; VGG16 runs only up to that layer)."""
+        return self.vgg(content, [self.content_layer])[self.content_layer]
+
     def forward(self, output: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
-        with torch.no_grad():  # the content target needs no graph and only the layers up to it
-            target = self.vgg(content, [self.content_layer])[self.content_layer]
+        return self.terms(output, self.content_target(content))
+
+    def terms(self, output: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The weighted loss terms and their total, given the content target of :meth:`content_target`."""
         features = self.vgg(output, self._feature_layers)
         content_loss = F.mse_loss(features[self.content_layer].float(), target.float())
         target_grams = self.style_grams()

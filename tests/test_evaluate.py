@@ -1,0 +1,134 @@
+"""evaluate.py (losses, SSIM, gallery, report) and optimize.py (the per-image optimization baseline)."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+
+import pytest
+import torch
+from conftest import assert_one_line_error, compose_config, random_image, run_script, tiny_overrides
+from PIL import Image
+
+from fst.checkpoint import read_metadata
+from fst.evaluate import evaluate
+from fst.losses.perceptual import PerceptualLoss
+from fst.optimize import optimize_image
+from fst.train import train
+
+
+@pytest.fixture(scope="module")
+def style_dir(tiny_data, tmp_path_factory):
+    """The paintings of the two tiny styles (the same picture under two names)."""
+    folder = tmp_path_factory.mktemp("styles")
+    for name in ("tiny", "tiny_light"):
+        shutil.copy(tiny_data / "styles" / "tiny.png", folder / f"{name}.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tiny_data, tmp_path_factory):
+    """Two tiny style models trained a few steps on the tiny data (same painting, different loss weights)."""
+    paths = []
+    for name, style_weight in [("tiny", "1e5"), ("tiny_light", "1e3")]:
+        run = tmp_path_factory.mktemp(name)
+        overrides = [
+            *tiny_overrides(tiny_data, run), "model.width=0.25", "model.num_residual_blocks=1",
+            f"style.name={name}", f"loss.style_weight={style_weight}", "trainer.max_steps=3",
+        ]
+        paths.append(train(compose_config("train", overrides)))
+    return paths
+
+
+def evaluate_overrides(tiny_data, output, *extra: str) -> list[str]:
+    return [
+        f"paths.data_dir={tiny_data}", f"hydra.run.dir={output}", f"output={output}",
+        "vgg_weights=random", "size=32", "device=cpu", "progress=false", *extra,
+    ]
+
+
+def test_export_records_the_style_size(tiny_models):
+    assert read_metadata(tiny_models[0])["style_size"] == 64
+
+
+def test_optimization_lowers_the_loss_with_lbfgs_and_adam():
+    torch.manual_seed(0)
+    criterion = PerceptualLoss(vgg_weights="random", style_weight=1e10)  # an untrained VGG16 has small Grams
+    criterion.set_style(torch.rand(1, 3, 48, 48))
+    photo = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    for optimizer, init in [("lbfgs", "content"), ("adam", "noise")]:
+        result = optimize_image(photo, criterion, optimizer, steps=15, init=init, progress=False)
+        assert len(result.history) == 15 and result.seconds > 0
+        assert result.history[-1]["total"] < 0.5 * result.history[0]["total"], optimizer
+        assert result.image.shape == photo.shape and 0 <= result.image.min() and result.image.max() <= 1
+        assert not torch.equal(result.image, photo)
+
+
+def test_optimize_script_writes_the_image_and_the_loss_curve(tiny_data, tmp_path):
+    output = tmp_path / "out" / "optimized.png"
+    args = [
+        f"content={tiny_data / 'content' / 'eval' / 'eval0.png'}", f"paths.data_dir={tiny_data}", "style.name=tiny",
+        f"style.image={tiny_data / 'styles' / 'tiny.png'}", "style.size=64", "loss.vgg_weights=random",
+        "size=40", "steps=5", f"output={output}", "device=cpu",
+    ]
+    result = run_script("optimize.py", *args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert Image.open(output).size == (40, 35)  # eval0.png is 50x44, long side resized to 40
+    with open(tmp_path / "out" / "optimized_losses.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 5 and float(rows[-1]["total"]) < float(rows[0]["total"])
+    assert Image.open(tmp_path / "out" / "optimized_losses.png").size[0] > 100
+    again = run_script("optimize.py", *args)  # never overwrites without overwrite=true
+    assert_one_line_error(again, "exists", "overwrite=true")
+
+
+def test_optimize_script_names_a_missing_photo(tmp_path):
+    result = run_script("optimize.py", f"content={tmp_path / 'nope.jpg'}", "loss.vgg_weights=random")
+    assert_one_line_error(result, "content image not found", "nope.jpg")
+
+
+def test_evaluate_reports_losses_ssim_and_time_with_a_gallery(tiny_data, tiny_models, style_dir, tmp_path):
+    overrides = evaluate_overrides(
+        tiny_data, tmp_path, f"ckpts=[{tiny_models[0]},{tiny_models[1]}]", f"style_dir={style_dir}", "save_images=true"
+    )
+    cfg = compose_config("evaluate", overrides)
+    report = evaluate(cfg)
+    table = [line for line in report.read_text().splitlines() if line.startswith("| tiny")]
+    assert [line.split("|")[1].strip() for line in table] == ["tiny", "tiny_light"]
+    with open(tmp_path / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4  # 2 models x 2 eval photos
+    for row in rows:
+        assert float(row["content"]) >= 0 and float(row["style"]) > 0 and float(row["seconds"]) > 0
+        assert -1 <= float(row["ssim"]) <= 1
+    gallery = Image.open(tmp_path / "gallery.jpg")
+    assert gallery.width == 3 * (32 + 4) + 4 and gallery.height > 2 * (32 + 4)  # photo + 2 models; header row
+    assert len(list((tmp_path / "images").rglob("*.jpg"))) == 4
+
+
+def test_evaluate_adds_the_optimization_baseline_per_style(tiny_data, tiny_models, tmp_path):
+    overrides = evaluate_overrides(
+        tiny_data, tmp_path, f"ckpts={tiny_models[0].parent}", "optimization.enabled=true", "optimization.steps=4", "max_images=1"
+    )
+    report = evaluate(compose_config("evaluate", overrides)).read_text()
+    methods = [line.split("|")[2].strip() for line in report.splitlines() if line.startswith("| tiny")]
+    assert methods == ["fst", "optimization"]
+    with open(tmp_path / "results.csv") as f:
+        optimized = [r for r in csv.DictReader(f) if r["method"] == "optimization"]
+    assert len(optimized) == 1 and float(optimized[0]["seconds"]) > 0
+
+
+def test_evaluate_names_bad_inputs(tiny_data, tiny_models, tmp_path):
+    assert_one_line_error(
+        run_script("evaluate.py", *evaluate_overrides(tiny_data, tmp_path / "a", f"ckpts={tmp_path / 'missing.safetensors'}")),
+        "ckpts: no such file or folder",
+    )
+    assert_one_line_error(
+        run_script("evaluate.py", *evaluate_overrides(tiny_data, tmp_path / "b", f"ckpts={tiny_models[0]}", f"style_dir={tmp_path}")),
+        "no style image 'tiny.*'", "style_dir",
+    )
+    random_image((40, 40)).save(tmp_path / "not_a_model.safetensors", format="PNG")
+    assert_one_line_error(
+        run_script("evaluate.py", *evaluate_overrides(tiny_data, tmp_path / "c", f"ckpts={tmp_path / 'not_a_model.safetensors'}")),
+        "not_a_model.safetensors",
+    )

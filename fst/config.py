@@ -1,9 +1,16 @@
-"""Checks on command-line config choices that Hydra would otherwise report as a long message."""
+"""Hydra command-line entry points, with one-line errors for bad config choices."""
 
 from __future__ import annotations
 
+import functools
+import sys
+from collections.abc import Callable
+
+import hydra
+from omegaconf import DictConfig
+
 from fst import CONF_DIR
-from fst.errors import FstError
+from fst.errors import FstError, exit_on_user_error
 
 
 def check_group_choices(overrides: list[str]) -> None:
@@ -18,3 +25,26 @@ def check_group_choices(overrides: list[str]) -> None:
             choices = ", ".join(sorted(p.stem for p in group.glob("*.yaml")))
             hint = "; or train any painting with style.name=<name> style.image=<file>" if key == "style" else ""
             raise FstError(f"unknown {key} '{value}'; choose one of: {choices}{hint}")
+
+
+def command(config_name: str) -> Callable[[Callable[[DictConfig], None]], Callable[[], None]]:
+    """Turn ``run(cfg)`` into a command over ``conf/<config_name>.yaml`` (scripts/ and the fst-* commands).
+
+    User mistakes (unknown group options, missing values, FstError) end with one line, not a traceback.
+    """
+
+    def decorate(run: Callable[[DictConfig], None]) -> Callable[[], None]:
+        @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)
+        @exit_on_user_error
+        def hydra_main(cfg: DictConfig) -> None:
+            run(cfg)
+
+        @exit_on_user_error
+        @functools.wraps(run)
+        def main() -> None:
+            check_group_choices(sys.argv[1:])
+            hydra_main()
+
+        return main
+
+    return decorate

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import csv
 import logging
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image, ImageDraw, ImageFont
@@ -23,12 +21,11 @@ from torchmetrics.functional.image import structural_similarity_index_measure as
 from torchvision.transforms.v2 import functional as TF
 from torchvision.utils import make_grid
 
-from fst import CONF_DIR
 from fst.checkpoint import load_style_model
-from fst.config import check_group_choices
+from fst.config import command
 from fst.data.datamodule import eval_transform
 from fst.data.images import ImageLoadError, find_images, open_rgb, require_image_folder, save_image
-from fst.errors import FstError, exit_on_user_error
+from fst.errors import FstError
 from fst.inference import Stylizer, pick_device
 from fst.io import atomic_path
 from fst.loggers import build_logger
@@ -237,16 +234,9 @@ def evaluate(cfg: DictConfig) -> Path:
     return report
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="evaluate")
-@exit_on_user_error
-def _main(cfg: DictConfig) -> None:
+@command("evaluate")
+def main(cfg: DictConfig) -> None:
     evaluate(cfg)
-
-
-@exit_on_user_error
-def main() -> None:
-    check_group_choices(sys.argv[1:])
-    _main()
 
 
 if __name__ == "__main__":

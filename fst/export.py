@@ -7,13 +7,12 @@ import logging
 import warnings
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig
 
-from fst import CONF_DIR
 from fst.checkpoint import load_style_model
-from fst.errors import FstError, exit_on_user_error
+from fst.config import command
+from fst.errors import FstError
 from fst.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -69,8 +68,7 @@ def export(cfg: DictConfig) -> Path:
     return path
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="export")
-@exit_on_user_error
+@command("export")
 def main(cfg: DictConfig) -> None:
     print(f"fst: wrote {export(cfg)}")
 

@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import csv
 import logging
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from fst import CONF_DIR
-from fst.config import check_group_choices
+from fst.config import command
 from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, load_image, save_image
-from fst.errors import FstError, exit_on_user_error
+from fst.errors import FstError
 from fst.inference import pick_device
 from fst.io import atomic_path
 from fst.losses.perceptual import PerceptualLoss
@@ -160,16 +157,9 @@ def optimize(cfg: DictConfig) -> Path:
     return output
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="optimize")
-@exit_on_user_error
-def _main(cfg: DictConfig) -> None:
+@command("optimize")
+def main(cfg: DictConfig) -> None:
     optimize(cfg)
-
-
-@exit_on_user_error
-def main() -> None:
-    check_group_choices(sys.argv[1:])
-    _main()
 
 
 if __name__ == "__main__":

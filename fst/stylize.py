@@ -9,15 +9,14 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from fst import CONF_DIR
 from fst.checkpoint import load_style_model
+from fst.config import command
 from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, find_images, is_image_file, load_image, save_image
-from fst.errors import FstError, exit_on_user_error
+from fst.errors import FstError
 from fst.inference import Stylizer, pick_device
 from fst.video import VIDEO_EXTENSIONS, stylize_gif, stylize_video
 
@@ -122,8 +121,7 @@ def stylize(cfg: DictConfig) -> list[Path]:
     return written
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="stylize")
-@exit_on_user_error
+@command("stylize")
 def main(cfg: DictConfig) -> None:
     written = stylize(cfg)
     where = f": {os.path.commonpath(written) if len(written) > 1 else written[0]}" if written else ""

@@ -6,7 +6,6 @@ import signal
 import sys
 from pathlib import Path
 
-import hydra
 import pytorch_lightning as pl
 import torch
 from hydra.errors import InstantiationException
@@ -16,13 +15,12 @@ from pytorch_lightning.callbacks import LearningRateMonitor, TQDMProgressBar
 from pytorch_lightning.utilities import rank_zero_info
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from fst import CONF_DIR
 from fst.callbacks import ExportStyleModel
 from fst.checkpoint import load_training_checkpoint
 from fst.checkpoint_io import AtomicCheckpointIO
-from fst.config import check_group_choices
+from fst.config import command
 from fst.data.images import ImageLoadError, load_image
-from fst.errors import FstError, exit_on_user_error
+from fst.errors import FstError
 from fst.loggers import build_logger, log_config
 from fst.module import StyleTransferModule
 
@@ -143,18 +141,11 @@ def train(cfg: DictConfig) -> Path:
     return exports[0].path if exports else None
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
-@exit_on_user_error
-def _main(cfg: DictConfig) -> None:
+@command("train")
+def main(cfg: DictConfig) -> None:
     path = train(cfg)
     if path is not None and Path(path).is_file():
         rank_zero_info(f"fst: style model written to {path}")
-
-
-@exit_on_user_error
-def main() -> None:
-    check_group_choices(sys.argv[1:])
-    _main()
 
 
 if __name__ == "__main__":

@@ -94,6 +94,24 @@ def test_total_variation_of_constant_image_is_zero():
     assert total_variation(torch.rand(1, 3, 8, 8)) > 0
 
 
+def test_gram_gradient_matches_autograd_of_the_plain_product():
+    features = torch.randn(2, 5, 6, 7, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda f: gram_matrix(f).double(), (features,))
+    weights = torch.randn(2, 5, 5)
+    (gram_matrix(features.float()) * weights).sum().backward()
+    plain = features.detach().float().reshape(2, 5, 42).requires_grad_(True)
+    (torch.bmm(plain, plain.transpose(1, 2)) / (5 * 42) * weights).sum().backward()
+    torch.testing.assert_close(features.grad.float().reshape(2, 5, 42), plain.grad)
+
+
+def test_gram_backward_returns_the_features_dtype_under_autocast():
+    features = torch.randn(1, 4, 8, 8).bfloat16().requires_grad_(True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        gram = gram_matrix(features)
+    gram.sum().backward()
+    assert gram.dtype == torch.float32 and features.grad.dtype == torch.bfloat16
+
+
 def test_style_grams_computed_once_and_shared_by_the_batch():
     loss = PerceptualLoss(vgg_weights="random", tv_weight=1.0)
     loss.set_style(torch.rand(1, 3, 40, 48))

@@ -127,3 +127,12 @@ def test_sparse_finite_checks_still_stop_a_diverged_run(tiny_data, tmp_path, mon
     ]
     with pytest.raises(NonFiniteLossError, match="non-finite loss at step 4 "):  # the first check after step 2
         train(compose_config("train", overrides))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("precision", ["bf16-mixed", "16-mixed"])
+def test_gpu_preset_trains_in_mixed_precision(tiny_data, tmp_path, precision):
+    if precision == "bf16-mixed" and not torch.cuda.is_bf16_supported():
+        pytest.skip("this GPU has no bf16")
+    net, meta = train_tiny(tiny_data, tmp_path, "trainer=gpu", f"trainer.precision={precision}", "trainer.max_steps=3")
+    assert meta["steps"] == 3 and all(torch.isfinite(p).all() for p in net.parameters())

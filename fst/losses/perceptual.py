@@ -12,6 +12,31 @@ from fst.errors import FstError
 from fst.losses.vgg import VGG16Features, layer_index
 
 
+class _Gram(torch.autograd.Function):
+    """F Fᵀ of (B, C, N) features in float32, keeping only the features themselves for backward.
+
+    Autograd's own bmm would keep a float32 copy of every feature map for backward (125 MB for a 4x256 px
+    batch) and spend two matrix products there; the gradient of a symmetric product needs one:
+    d(F Fᵀ) = (G + Gᵀ) F for an incoming gradient G.
+    """
+
+    @staticmethod
+    def forward(ctx, flat: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(flat)
+        flat = _at_least_float32(flat)
+        return torch.bmm(flat, flat.transpose(1, 2))
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (flat,) = ctx.saved_tensors
+        with torch.autocast(grad.device.type, enabled=False):
+            return torch.bmm(grad + grad.transpose(1, 2), _at_least_float32(flat)).to(flat.dtype)
+
+
+def _at_least_float32(x: torch.Tensor) -> torch.Tensor:
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     """Gram matrix of (B, C, H, W) features normalized by C*H*W, always computed in float32.
 
@@ -19,8 +44,7 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     """
     batch, channels, height, width = features.shape
     with torch.autocast(features.device.type, enabled=False):
-        flat = features.float().reshape(batch, channels, height * width)
-        return torch.bmm(flat, flat.transpose(1, 2)) / (channels * height * width)
+        return _Gram.apply(features.reshape(batch, channels, height * width)) / (channels * height * width)
 
 
 def total_variation(image: torch.Tensor) -> torch.Tensor:
@@ -101,7 +125,8 @@ class PerceptualLoss(nn.Module):
     def terms(self, output: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         """The weighted loss terms and their total, given the content target of :meth:`content_target`."""
         features = self.vgg(output, self._feature_layers)
-        content_loss = F.mse_loss(features[self.content_layer].float(), target.float())
+        # The MSE of the difference keeps one float32 map for backward; F.mse_loss would keep both inputs.
+        content_loss = (features[self.content_layer].float() - target.float()).pow(2).mean()
         target_grams = self.style_grams()
         style_loss = torch.zeros((), device=output.device)
         for name, weight in self.style_layers.items():

@@ -21,10 +21,13 @@ def check_group_choices(overrides: list[str]) -> None:
         group = CONF_DIR / key
         if not has_value or key.startswith("hydra") or "." in key or not group.is_dir() or value in ("", "null"):
             continue
-        if not (group / f"{value}.yaml").is_file():
-            choices = ", ".join(sorted(p.stem for p in group.glob("*.yaml")))
-            hint = "; or train any painting with style.name=<name> style.image=<file>" if key == "style" else ""
-            raise FstError(f"unknown {key} '{value}'; choose one of: {choices}{hint}")
+        if "(" in value:  # sweep functions (glob, choice, range) are Hydra's to check
+            continue
+        for option in value.split(","):  # a multirun sweep: -m style=candy,mosaic
+            if not (group / f"{option}.yaml").is_file():
+                choices = ", ".join(sorted(p.stem for p in group.glob("*.yaml")))
+                hint = "; or train any painting with style.name=<name> style.image=<file>" if key == "style" else ""
+                raise FstError(f"unknown {key} '{option}'; choose one of: {choices}{hint}")
 
 
 def command(config_name: str) -> Callable[[Callable[[DictConfig], None]], Callable[[], None]]:

@@ -83,3 +83,12 @@ def test_stylize_config_composes():
 def test_every_style_image_exists_in_shared_data(style):
     cfg = compose_config("train", [f"style={style}", f"paths.data_dir={SHARED / 'data'}", "paths.output_dir=/o"])
     assert Path(cfg.style.image).is_file()
+
+
+def test_group_choices_are_checked_in_multirun_sweeps():
+    from fst.config import check_group_choices
+    from fst.errors import FstError
+
+    check_group_choices(["style=candy,mosaic", "trainer=cpu", "style=glob(*)"])  # all exist, or Hydra's to expand
+    with pytest.raises(FstError, match="unknown style 'monet'; choose one of: candy"):
+        check_group_choices(["style=candy,monet"])

@@ -1,0 +1,46 @@
+"""The shipped per-style models in checkpoints/: they load, carry their metadata, and each stylizes differently."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import REPO
+
+from fst.checkpoint import FORMAT, load_style_model, read_metadata
+
+SHIPPED = sorted((REPO / "checkpoints").glob("*.safetensors"))
+needs_shipped = pytest.mark.skipif(not SHIPPED, reason="no trained styles in checkpoints/ yet")
+
+
+def photo() -> torch.Tensor:
+    """A small smooth synthetic photo: gradients and a disc, so styles have structure to work on."""
+    y, x = torch.meshgrid(torch.linspace(0, 1, 64), torch.linspace(0, 1, 64), indexing="ij")
+    disc = ((x - 0.5) ** 2 + (y - 0.5) ** 2 < 0.08).float()
+    return torch.stack([x, y, 0.3 + 0.5 * disc]).unsqueeze(0)
+
+
+@needs_shipped
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_model_has_the_documented_metadata(path):
+    meta = read_metadata(path)
+    assert meta["format"] == FORMAT and meta["style"] == path.stem
+    assert meta["steps"] * 4 >= 20_000  # at least 20 000 images seen at batch 4
+    assert set(meta["loss"]) >= {"content_layer", "style_layers", "content_weight", "style_weight", "tv_weight"}
+    assert path.stat().st_size < 8 * 2**20  # fp16, a few MB
+    assert f"| {path.stem} |" in (REPO / "checkpoints" / "README.md").read_text()
+
+
+@needs_shipped
+def test_every_shipped_style_stylizes_and_differs_from_the_others():
+    image = photo()
+    outputs = {}
+    for path in SHIPPED:
+        net, _ = load_style_model(path)
+        with torch.no_grad():
+            outputs[path.stem] = net(image).clamp(0, 1)
+        assert outputs[path.stem].shape == image.shape
+        assert (outputs[path.stem] - image).abs().mean() > 0.05, f"{path.stem} barely changes the photo"
+    names = list(outputs)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert (outputs[a] - outputs[b]).abs().mean() > 0.02, f"{a} and {b} stylize alike"

@@ -26,7 +26,7 @@ from fst.config import command
 from fst.data.datamodule import eval_transform
 from fst.data.images import ImageLoadError, find_images, open_rgb, require_image_folder, save_image
 from fst.errors import FstError
-from fst.inference import Stylizer, pick_device
+from fst.inference import Stylizer, default_precision, pick_device
 from fst.io import atomic_path
 from fst.loggers import build_logger
 from fst.losses.perceptual import PerceptualLoss
@@ -160,11 +160,12 @@ def labelled_gallery(photos: list[torch.Tensor], columns: list[Column], padding:
 
 
 def markdown_report(columns: list[Column], photo_paths: list[Path], cfg, device: torch.device) -> str:
+    precision = default_precision(device) if cfg.precision == "auto" else cfg.precision
     lines = [
         "# fst evaluation",
         "",
         f"{len(photo_paths)} photos from `{cfg.eval_dir}` at {cfg.size}x{cfg.size} px (short side resized, centre crop); "
-        f"{device.type}, fst at precision={cfg.precision}; losses are the training definitions (weighted, fp32); "
+        f"{device.type}, fst in {precision}; losses are the training definitions (weighted, fp32); "
         "SSIM is to the photo; time is per image, after a warm-up.",
         "",
         "| model | method | steps | content loss | style loss | SSIM | time / image (s) |",

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
+import platform
 import signal
 import threading
+import time
 from pathlib import Path
 
 import pytorch_lightning as pl
+import torch
 from pytorch_lightning.utilities import rank_zero_info
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
@@ -17,17 +21,49 @@ from fst.loggers import log_model_artifact
 log = logging.getLogger(__name__)
 
 
+def hardware(trainer: pl.Trainer) -> str:
+    """What trained the model, e.g. ``1x NVIDIA H100 80GB HBM3`` or ``CPU: AMD EPYC 7B13 (2 cores)``."""
+    device = trainer.strategy.root_device
+    if device.type == "cuda":
+        return f"{trainer.world_size}x {torch.cuda.get_device_name(device)}"
+    model = next((line.split(":", 1)[1].strip() for line in _cpuinfo() if line.startswith("model name")), "unknown")
+    return f"{trainer.world_size}x " * (trainer.world_size > 1) + f"CPU: {model} ({os.cpu_count()} cores)"
+
+
+def _cpuinfo() -> list[str]:
+    try:
+        return Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:  # not Linux
+        return [f"model name: {platform.processor()}"]
+
+
 class ExportStyleModel(pl.Callback):
     """Write ``<dirpath>/<style>.safetensors`` at every checkpoint and once when training ends.
 
     The export is what `stylize` and the shipped zoo use: TransformerNet weights only (fp16 by
-    default) plus metadata. At the end it is also logged as a W&B model artifact.
+    default) plus metadata, including the training wall time summed over resumed runs and the hardware.
+    At the end it is also logged as a W&B model artifact.
     """
 
     def __init__(self, dirpath: str | Path, style: str, dtype: str = "float16", style_size: int | None = None):
         self.path = Path(dirpath) / f"{style}.safetensors"
         self.style, self.dtype, self.style_size = style, dtype, style_size
         self.exported_step: int | None = None
+        # Training wall time, summed over every resumed run (kept in the Lightning checkpoints).
+        self._seconds_before, self._started = 0.0, None
+
+    def train_seconds(self) -> float:
+        running = time.monotonic() - self._started if self._started is not None else 0.0
+        return self._seconds_before + running
+
+    def state_dict(self) -> dict:
+        return {"train_seconds": self.train_seconds()}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self._seconds_before = float(state_dict.get("train_seconds", 0.0))
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self._started = time.monotonic()
 
     def export(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> Path:
         if self.exported_step != trainer.global_step:  # the final checkpoint and train end share a step
@@ -39,6 +75,8 @@ class ExportStyleModel(pl.Callback):
                 loss=pl_module.criterion.config,
                 dtype=self.dtype,
                 style_size=self.style_size,
+                train_seconds=self.train_seconds(),
+                hardware=hardware(trainer),
             )
             self.exported_step = trainer.global_step
         return self.path

@@ -33,6 +33,8 @@ def export_style_model(
     loss: dict,
     dtype: str = "float16",
     style_size: int | None = None,
+    train_seconds: float | None = None,
+    hardware: str | None = None,
 ) -> Path:
     """Write the network's weights (``dtype``) and the metadata needed to use and evaluate them."""
     if dtype not in DTYPES:
@@ -48,6 +50,10 @@ def export_style_model(
     }
     if style_size:
         metadata["style_size"] = str(style_size)  # the painting's long side in the style loss
+    if train_seconds is not None:
+        metadata["train_seconds"] = f"{train_seconds:.0f}"  # wall time over all resumed runs
+    if hardware:
+        metadata["hardware"] = hardware
     path = Path(path)
     with atomic_path(path) as tmp:
         save_file(state, tmp, metadata=metadata)
@@ -61,7 +67,7 @@ def read_metadata(path: str | Path) -> dict:
     for key in ("model_config", "loss"):
         if key in metadata:
             metadata[key] = json.loads(metadata[key])
-    for key in ("steps", "style_size"):
+    for key in ("steps", "style_size", "train_seconds"):
         if key in metadata:
             metadata[key] = int(metadata[key])
     return metadata

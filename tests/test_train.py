@@ -49,6 +49,12 @@ def test_train_script_writes_checkpoints_export_samples_and_metrics(tiny_data, t
 def test_resume_continues_from_the_saved_global_step(tiny_data, tmp_path):
     first, second = tmp_path / "first", tmp_path / "second"
     train(compose_config("train", tiny_overrides(tiny_data, first)))
+    # Pretend the first run trained for 1000 s: the resumed run's clock must continue from there.
+    saved = torch.load(first / "checkpoints" / "step_0000002.ckpt", weights_only=True)
+    clock = next(k for k in saved["callbacks"] if "ExportStyleModel" in k)
+    assert 0 < saved["callbacks"][clock]["train_seconds"] < 100
+    saved["callbacks"][clock]["train_seconds"] = 1000.0
+    torch.save(saved, first / "checkpoints" / "step_0000002.ckpt")
     resumed = [
         *tiny_overrides(tiny_data, second),
         f"ckpt_path={first / 'checkpoints' / 'step_0000002.ckpt'}",
@@ -56,7 +62,9 @@ def test_resume_continues_from_the_saved_global_step(tiny_data, tmp_path):
         "scheduler=cosine",  # schedules are restored too (T_max follows max_steps)
     ]
     export = train(compose_config("train", resumed))
-    assert read_metadata(export)["steps"] == 6
+    meta = read_metadata(export)
+    assert meta["steps"] == 6 and meta["hardware"].startswith("CPU: ")
+    assert 1000 <= meta["train_seconds"] < 1100  # training time adds up over resumed runs
     assert {p.name for p in (second / "checkpoints").glob("step_*.ckpt")} == {"step_0000004.ckpt", "step_0000006.ckpt"}
     train_steps = logged_steps(metrics(second), "train/total")
     assert min(train_steps) >= 2 and max(train_steps) == 5  # steps 2..5 (0-based) ran, nothing before

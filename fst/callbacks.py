@@ -27,7 +27,8 @@ def hardware(trainer: pl.Trainer) -> str:
     if device.type == "cuda":
         return f"{trainer.world_size}x {torch.cuda.get_device_name(device)}"
     model = next((line.split(":", 1)[1].strip() for line in _cpuinfo() if line.startswith("model name")), "unknown")
-    return f"{trainer.world_size}x " * (trainer.world_size > 1) + f"CPU: {model} ({os.cpu_count()} cores)"
+    processes = f"{trainer.world_size}x " if trainer.world_size > 1 else ""
+    return f"{processes}CPU: {model} ({os.cpu_count()} cores)"
 
 
 def _cpuinfo() -> list[str]:

@@ -55,7 +55,7 @@ def checkpoint_paths(ckpts) -> list[Path]:
     """``ckpts`` as files: a path, a list of paths, or folders (their ``*.safetensors``)."""
     entries = [ckpts] if isinstance(ckpts, str) else list(ckpts or [])
     paths: list[Path] = []
-    for entry in map(lambda e: Path(str(e)).expanduser(), entries):
+    for entry in (Path(str(e)).expanduser() for e in entries):
         if entry.is_dir():
             found = sorted(entry.glob("*.safetensors"))
             if not found:

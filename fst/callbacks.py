@@ -46,9 +46,18 @@ class ExportStyleModel(pl.Callback):
     At the end it is also logged as a W&B model artifact.
     """
 
-    def __init__(self, dirpath: str | Path, style: str, dtype: str = "float16", style_size: int | None = None):
+    def __init__(
+        self,
+        dirpath: str | Path,
+        style: str,
+        dtype: str = "float16",
+        style_size: int | None = None,
+        image_size: int | None = None,
+        batch_size: int | None = None,
+    ):
         self.path = Path(dirpath) / f"{style}.safetensors"
         self.style, self.dtype, self.style_size = style, dtype, style_size
+        self.image_size, self.batch_size = image_size, batch_size  # the data config, recorded in the export
         self.exported_step: int | None = None
         # Training wall time, summed over every resumed run (kept in the Lightning checkpoints).
         self._seconds_before, self._started = 0.0, None
@@ -76,6 +85,9 @@ class ExportStyleModel(pl.Callback):
                 loss=pl_module.criterion.config,
                 dtype=self.dtype,
                 style_size=self.style_size,
+                image_size=self.image_size,
+                # images per optimizer step: the loader's batch on every device, times accumulation
+                batch_size=self.batch_size and self.batch_size * trainer.world_size * trainer.accumulate_grad_batches,
                 train_seconds=self.train_seconds(),
                 hardware=hardware(trainer),
             )

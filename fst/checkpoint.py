@@ -33,6 +33,8 @@ def export_style_model(
     loss: dict,
     dtype: str = "float16",
     style_size: int | None = None,
+    image_size: int | None = None,
+    batch_size: int | None = None,
     train_seconds: float | None = None,
     hardware: str | None = None,
 ) -> Path:
@@ -50,6 +52,10 @@ def export_style_model(
     }
     if style_size:
         metadata["style_size"] = str(style_size)  # the painting's long side in the style loss
+    if image_size:
+        metadata["image_size"] = str(image_size)  # the side of the training crops
+    if batch_size:
+        metadata["batch_size"] = str(batch_size)  # images per optimizer step (all devices), so steps x this = images seen
     if train_seconds is not None:
         metadata["train_seconds"] = f"{train_seconds:.0f}"  # wall time over all resumed runs
     if hardware:
@@ -67,7 +73,7 @@ def read_metadata(path: str | Path) -> dict:
     for key in ("model_config", "loss"):
         if key in metadata:
             metadata[key] = json.loads(metadata[key])
-    for key in ("steps", "style_size", "train_seconds"):
+    for key in ("steps", "style_size", "image_size", "batch_size", "train_seconds"):
         if key in metadata:
             metadata[key] = int(metadata[key])
     return metadata

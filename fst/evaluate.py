@@ -44,6 +44,7 @@ class Column:
     name: str
     method: str
     steps: int
+    meta: dict = field(default_factory=dict)  # a model's checkpoint metadata (how it was trained)
     images: list[torch.Tensor] = field(default_factory=list)
     rows: list[dict[str, float]] = field(default_factory=list)
 
@@ -107,7 +108,7 @@ def score(criterion: PerceptualLoss, stylized: torch.Tensor, photo: torch.Tensor
 def feed_forward_column(net, meta: dict, photos, criterion, cfg, device) -> Column:
     stylizer = Stylizer(net, device=device, precision=cfg.precision)
     stylizer(photos[0].unsqueeze(0))  # warm-up: first-call costs are not the model's speed
-    column = Column(meta["style"], "fst", meta.get("steps", 0))
+    column = Column(meta["style"], "fst", meta.get("steps", 0), meta)
     for photo in photos:
         batch = photo.unsqueeze(0)
         started = time.perf_counter()
@@ -176,8 +177,39 @@ def markdown_report(columns: list[Column], photo_paths: list[Path], cfg, device:
             f"| {c.name} | {c.method} | {c.steps} | {c.mean('content'):.3f} | {c.mean('style'):.3f} | "
             f"{c.mean('ssim'):.3f} | {c.mean('seconds'):.3f} |"
         )
+    lines += training_table([c for c in columns if c.meta])
     lines += ["", "![gallery](gallery.jpg)", ""]
     return "\n".join(lines)
+
+
+def training_table(columns: list[Column]) -> list[str]:
+    """How each model was trained, from its checkpoint metadata ("?" where a model does not record it)."""
+    if not columns:
+        return []
+    lines = [
+        "",
+        "How the models were trained (from their checkpoints; weights are content / style / total variation):",
+        "",
+        "| model | steps | image size | batch | images seen | weights | style image | training time | hardware |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for c in columns:
+        meta, loss = c.meta, c.meta.get("loss", {})
+        seen = meta["steps"] * meta["batch_size"] if "batch_size" in meta else "?"
+        weights = " / ".join(f"{loss[k]:g}" if k in loss else "?" for k in ("content_weight", "style_weight", "tv_weight"))
+        hours = f"{meta['train_seconds'] / 3600:.1f} h" if "train_seconds" in meta else "?"
+        lines.append(
+            f"| {c.name} | {meta.get('steps', '?')} | {meta.get('image_size', '?')} | {meta.get('batch_size', '?')} | {seen} | "
+            f"{weights} | {meta.get('style_size', '?')} px | {hours} | {meta.get('hardware', '?')} |"
+        )
+    layers = {loss_layers(c.meta.get("loss", {})) for c in columns}
+    lines += ["", f"Loss layers: {'; '.join(sorted(layers))}."]
+    return lines
+
+
+def loss_layers(loss: dict) -> str:
+    styles = ", ".join(f"{name} x{weight:g}" for name, weight in loss.get("style_layers", {}).items())
+    return f"content {loss.get('content_layer', '?')}, style {styles or '?'}"
 
 
 def write_results(columns: list[Column], photo_paths: list[Path], path: Path) -> None:

@@ -47,8 +47,9 @@ def evaluate_overrides(tiny_data, output, *extra: str) -> list[str]:
     ]
 
 
-def test_export_records_the_style_size(tiny_models):
-    assert read_metadata(tiny_models[0])["style_size"] == 64
+def test_export_records_the_training_sizes(tiny_models):
+    meta = read_metadata(tiny_models[0])
+    assert (meta["style_size"], meta["image_size"], meta["batch_size"], meta["steps"]) == (64, 32, 2, 3)
 
 
 def test_optimization_lowers_the_loss_with_lbfgs_and_adam():
@@ -92,9 +93,16 @@ def test_evaluate_reports_losses_ssim_and_time_with_a_gallery(tiny_data, tiny_mo
         tiny_data, tmp_path, f"ckpts=[{tiny_models[0]},{tiny_models[1]}]", f"style_dir={style_dir}", "save_images=true"
     )
     cfg = compose_config("evaluate", overrides)
-    report = evaluate(cfg)
-    table = [line for line in report.read_text().splitlines() if line.startswith("| tiny")]
-    assert [line.split("|")[1].strip() for line in table] == ["tiny", "tiny_light"]
+    results, training = evaluate(cfg).read_text().split("How the models were trained")
+    table = [line.split("|")[1:-1] for line in results.splitlines() if line.startswith("| tiny")]
+    assert [row[0].strip() for row in table] == ["tiny", "tiny_light"]
+    # From the checkpoints: steps, image size, batch, images seen, content / style / tv weights, style image size.
+    table = [[cell.strip() for cell in line.split("|")[1:-1]] for line in training.splitlines() if line.startswith("| tiny")]
+    assert [row[:7] for row in table] == [
+        ["tiny", "3", "32", "2", "6", "1 / 100000 / 0", "64 px"],
+        ["tiny_light", "3", "32", "2", "6", "1 / 1000 / 0", "64 px"],
+    ]
+    assert all(row[7].endswith(" h") and row[8].startswith("CPU") for row in table)
     with open(tmp_path / "results.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 4  # 2 models x 2 eval photos
@@ -110,8 +118,8 @@ def test_evaluate_adds_the_optimization_baseline_per_style(tiny_data, tiny_model
     overrides = evaluate_overrides(
         tiny_data, tmp_path, f"ckpts={tiny_models[0].parent}", "optimization.enabled=true", "optimization.steps=4", "max_images=1"
     )
-    report = evaluate(compose_config("evaluate", overrides)).read_text()
-    methods = [line.split("|")[2].strip() for line in report.splitlines() if line.startswith("| tiny")]
+    results = evaluate(compose_config("evaluate", overrides)).read_text().split("How the models were trained")[0]
+    methods = [line.split("|")[2].strip() for line in results.splitlines() if line.startswith("| tiny")]
     assert methods == ["fst", "optimization"]
     with open(tmp_path / "results.csv") as f:
         optimized = [r for r in csv.DictReader(f) if r["method"] == "optimization"]

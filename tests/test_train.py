@@ -26,10 +26,12 @@ def logged_steps(rows: list[dict], key: str) -> list[int]:
 
 @pytest.mark.slow
 def test_train_script_writes_checkpoints_export_samples_and_metrics(tiny_data, tmp_path):
-    result = run_script("train.py", *tiny_overrides(tiny_data, tmp_path))
+    # The timed checkpoint fires every step here: it must overwrite last.ckpt too, not add last-v1.ckpt.
+    timed = ["callbacks.checkpoint_timed.train_time_interval.minutes=0", "+callbacks.checkpoint_timed.train_time_interval.seconds=0.01"]
+    result = run_script("train.py", *tiny_overrides(tiny_data, tmp_path), *timed)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
-    assert {p.name for p in (tmp_path / "checkpoints").glob("step_*.ckpt")} == {"step_0000002.ckpt", "step_0000004.ckpt"}
+    checkpoints = {p.name for p in (tmp_path / "checkpoints").glob("*.ckpt")}
+    assert checkpoints == {"last.ckpt", "step_0000002.ckpt", "step_0000004.ckpt"}
     export = tmp_path / "tiny.safetensors"
     assert f"style model written to {export}" in result.stdout + result.stderr
     meta = read_metadata(export)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import csv
 import netrc
 import os
+import warnings
 from pathlib import Path
 from urllib.parse import urlparse
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.loggers import Logger, WandbLogger
+from pytorch_lightning.loggers import CSVLogger, Logger, WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
+
+# Said by Lightning's CSV writer, which ResumableCSVLogger keeps from deleting anything.
+warnings.filterwarnings("ignore", message=r"Experiment logs directory .* exists and is not empty")
 
 
 def wandb_credentials_available() -> bool:
@@ -39,6 +44,25 @@ def build_logger(cfg: DictConfig | None) -> Logger | bool:
                 f"Upload later with: wandb sync {cfg.save_dir}/wandb/offline-run-*"
             )
     return instantiate(cfg)
+
+
+class ResumableCSVLogger(CSVLogger):
+    """Lightning's CSVLogger, except that a run resumed in its folder adds to metrics.csv.
+
+    Lightning's writer deletes an existing metrics.csv when it starts, which would lose a resumed run's history.
+    """
+
+    @property
+    def experiment(self):
+        if self._experiment is None:
+            metrics_file = Path(self.log_dir) / "metrics.csv"
+            history = metrics_file.read_text() if metrics_file.is_file() else ""
+            writer = super().experiment  # deletes metrics.csv
+            if history:
+                metrics_file.write_text(history)
+                # The writer appends under these columns and rewrites the file when a new metric appears.
+                writer.metrics_keys = csv.DictReader(history.splitlines()).fieldnames
+        return self._experiment
 
 
 def log_config(logger: Logger | bool, cfg: DictConfig) -> None:

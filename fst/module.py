@@ -110,6 +110,11 @@ class StyleTransferModule(pl.LightningModule):
         self.log("train/total", total, prog_bar=True, batch_size=len(images))
         return total
 
+    def on_before_optimizer_step(self, optimizer) -> None:
+        # Before Lightning clips (trainer.gradient_clip_val): a jump here is the first sign of a diverging run.
+        norms = [p.grad.norm() for p in self.net.parameters() if p.grad is not None]
+        self.log("train/grad_norm", torch.stack(norms).norm())
+
     def _any_rank_nonfinite(self, total: torch.Tensor) -> bool:
         # All DDP ranks must agree, or one would skip its backward while the others wait for it.
         return self.trainer.strategy.reduce_boolean_decision(not torch.isfinite(total).item(), all=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import random
@@ -23,7 +24,7 @@ from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, open_rgb
 from fst.errors import FstError
 from fst.losses.vgg import VGG16Features
 from fst.models.transformer_net import TransformerNet
-from fst.module import NonFiniteLossError
+from fst.module import NonFiniteLossError, StyleTransferModule
 from fst.train import train
 
 from conftest import REPO, assert_one_line_error, compose_config, random_image, run_script, tiny_overrides
@@ -119,8 +120,8 @@ def test_sigterm_and_ctrl_c_save_a_checkpoint_before_exiting(tiny_data, tmp_path
     assert read_metadata(export)["steps"] == saved["global_step"] + 2
 
 
-def nan_on_call(n: int):
-    """A total_variation that returns NaN on its n-th call, as a diverging run would."""
+def scaled_on_call(n: int, factor: float):
+    """A total_variation scaled by ``factor`` on its n-th call: NaN as a diverging run would, or a spike."""
     from fst.losses import perceptual
 
     original, calls = perceptual.total_variation, [0]
@@ -128,9 +129,13 @@ def nan_on_call(n: int):
     def flaky(image):
         calls[0] += 1
         value = original(image)
-        return value * float("nan") if calls[0] == n else value
+        return value * factor if calls[0] == n else value
 
     return flaky
+
+
+def nan_on_call(n: int):
+    return scaled_on_call(n, float("nan"))
 
 
 def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tiny_data, tmp_path, monkeypatch):
@@ -154,6 +159,29 @@ def test_non_finite_batches_can_be_skipped(tiny_data, tmp_path, monkeypatch):
     export = train(cfg)
     net, meta = load_style_model(export)
     assert meta["steps"] == 6 and all(torch.isfinite(p).all() for p in net.parameters())
+
+
+def test_gradient_clipping_bounds_a_loss_spike_and_the_log_shows_it(tiny_data, tmp_path, monkeypatch):
+    from fst.losses import perceptual
+
+    # One batch's loss jumps a millionfold, as at the start of a divergence.
+    monkeypatch.setattr(perceptual, "total_variation", scaled_on_call(3, 1e6))  # training step 2 (0-based)
+    applied = []  # gradient norms after Lightning clipped them: what Adam was given
+
+    def record_applied_gradient(module, outputs, batch, batch_idx):
+        applied.append(torch.stack([p.grad.norm() for p in module.net.parameters()]).norm().item())
+
+    monkeypatch.setattr(StyleTransferModule, "on_train_batch_end", record_applied_gradient, raising=False)
+    overrides = ["loss.tv_weight=1.0", "trainer.gradient_clip_val=0.5", "trainer.max_steps=6", "trainer.val_check_interval=100"]
+    export = train(compose_config("train", small_run(tiny_data, tmp_path, *overrides)))
+    with open(tmp_path / "csv" / "metrics.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["train/grad_norm"]]
+    logged = {int(r["step"]): float(r["train/grad_norm"]) for r in rows}
+    others = [v for step, v in logged.items() if step != 2]
+    assert len(logged) == 6 and logged[2] > 1000 * max(others)  # logged before clipping: the spike shows
+    assert len(applied) == 6 and max(applied) <= 0.5 + 1e-4
+    net, _ = load_style_model(export)
+    assert all(torch.isfinite(p).all() for p in net.parameters())
 
 
 def test_a_corpus_of_bad_files_never_stops_training(tiny_data, tmp_path, caplog):

@@ -41,7 +41,7 @@ def test_train_script_writes_checkpoints_export_samples_and_metrics(tiny_data, t
     assert net(torch.rand(1, 3, 20, 20)).shape == (1, 3, 20, 20)
     assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["step_0000002.jpg", "step_0000004.jpg"]
     rows = metrics(tmp_path)
-    for key in ["train/content", "train/style", "train/tv", "train/total", "lr-Adam", "val/total"]:
+    for key in ["train/content", "train/style", "train/tv", "train/total", "train/grad_norm", "lr-Adam", "val/total"]:
         assert logged_steps(rows, key), key
     # Lightning checkpoints hold the TransformerNet, not the frozen VGG16, and load without unpickling code.
     ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
@@ -73,6 +73,17 @@ def test_resume_continues_from_the_saved_global_step(tiny_data, tmp_path):
     ckpt = torch.load(second / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["global_step"] == 6
     assert ckpt["optimizer_states"][0]["state"][0]["step"] == 6  # Adam's moments continued, not restarted
+
+
+def test_resuming_in_the_same_folder_adds_to_the_metrics_history(tiny_data, tmp_path):
+    train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), "data.eval_dir=null"]))
+    assert logged_steps(metrics(tmp_path), "train/total") == [0, 1, 2, 3]
+    # The resumed run validates too: its val/ columns are new to the file.
+    train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), "ckpt_path=last", "trainer.max_steps=6"]))
+    rows = metrics(tmp_path)
+    steps = logged_steps(rows, "train/total")
+    assert steps[:4] == [0, 1, 2, 3] and len(steps) == 6 and steps == sorted(steps)
+    assert len(logged_steps(rows, "val/total")) == 1
 
 
 def test_bf16_mixed_precision_on_cpu_trains(tiny_data, tmp_path):

@@ -60,6 +60,14 @@ def test_demo_experiment_is_quick_and_uses_bf16_on_cpu():
     assert cfg.trainer.accelerator == "cpu" and cfg.trainer.precision == "bf16-mixed"
 
 
+@pytest.mark.parametrize("trainer", ["cpu", "gpu"])
+def test_zoo_experiment_is_the_documented_recipe_on_either_device(trainer):
+    cfg = compose_config("train", ["experiment=zoo", f"trainer={trainer}", "paths.output_dir=/o"])
+    assert (cfg.data.image_size, cfg.data.batch_size, cfg.trainer.max_steps) == (256, 4, 5000)
+    assert cfg.performance.channels_last and not cfg.performance.activation_checkpointing
+    assert cfg.trainer.gradient_clip_val == 500 and cfg.ckpt_path == "last" and cfg.run_name == "zoo"
+
+
 def test_model_config_instantiates_default_transformer_net():
     cfg = compose_config("train", ["paths.output_dir=/o"])
     net = instantiate(cfg.model)

@@ -113,7 +113,8 @@ class StyleTransferModule(pl.LightningModule):
     def on_before_optimizer_step(self, optimizer) -> None:
         # Before Lightning clips (trainer.gradient_clip_val): a jump here is the first sign of a diverging run.
         norms = [p.grad.norm() for p in self.net.parameters() if p.grad is not None]
-        self.log("train/grad_norm", torch.stack(norms).norm())
+        if norms:  # none after a skipped non-finite batch
+            self.log("train/grad_norm", torch.stack(norms).norm())
 
     def _any_rank_nonfinite(self, total: torch.Tensor) -> bool:
         # All DDP ranks must agree, or one would skip its backward while the others wait for it.

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import CSVLogger, Logger, WandbLogger
+from pytorch_lightning.loggers.logger import rank_zero_experiment
 from pytorch_lightning.utilities import rank_zero_only
 
 # Said by Lightning's CSV writer, which ResumableCSVLogger keeps from deleting anything.
@@ -53,15 +54,20 @@ class ResumableCSVLogger(CSVLogger):
     """
 
     @property
+    @rank_zero_experiment  # other DDP ranks get Lightning's no-op experiment and leave the file alone
     def experiment(self):
         if self._experiment is None:
             metrics_file = Path(self.log_dir) / "metrics.csv"
-            history = metrics_file.read_text() if metrics_file.is_file() else ""
+            history = csv.DictReader(metrics_file.read_text().splitlines()) if metrics_file.is_file() else None
+            rows = list(history) if history else []
             writer = super().experiment  # deletes metrics.csv
-            if history:
-                metrics_file.write_text(history)
-                # The writer appends under these columns and rewrites the file when a new metric appears.
-                writer.metrics_keys = csv.DictReader(history.splitlines()).fieldnames
+            if rows:
+                # The writer appends under its sorted columns, and rewrites the file when a new metric appears.
+                writer.metrics_keys = sorted(history.fieldnames)
+                with open(metrics_file, "w", newline="") as f:
+                    out = csv.DictWriter(f, fieldnames=writer.metrics_keys)
+                    out.writeheader()
+                    out.writerows(rows)
         return self._experiment
 
 

@@ -1,5 +1,7 @@
 """W&B goes offline without credentials; csv and none work without any account."""
 
+import csv
+
 import pytest
 from omegaconf import OmegaConf
 from pytorch_lightning.loggers import CSVLogger, WandbLogger
@@ -57,3 +59,25 @@ def test_training_with_wandb_offline_logs_run_and_model(no_wandb_credentials, ti
     offline_runs = list((run_dir / "wandb").glob("offline-run-*"))
     assert len(offline_runs) == 1
     assert list(offline_runs[0].glob("*.wandb"))  # the run's log, ready for `wandb sync`
+
+
+@pytest.mark.filterwarnings("ignore:Experiment logs directory")  # fst filters it at import; pytest resets filters
+def test_csv_logger_keeps_the_history_and_other_ranks_leave_it_alone(tmp_path, monkeypatch):
+    from pytorch_lightning.loggers.csv_logs import ExperimentWriter
+    from pytorch_lightning.utilities import rank_zero_only
+
+    metrics = tmp_path / "csv" / "metrics.csv"
+    metrics.parent.mkdir()
+    metrics.write_text("train/total,step\n1.5,0\n")  # columns in any order
+    logger = build_logger(compose_config("train", ["logger=csv", f"paths.output_dir={tmp_path}"]).logger)
+    monkeypatch.setattr(rank_zero_only, "rank", 1)
+    other_rank = logger.experiment  # Lightning's no-op experiment: calls on it do nothing
+    assert other_rank is not None and not isinstance(other_rank, ExperimentWriter)
+    assert metrics.read_text() == "train/total,step\n1.5,0\n"
+    monkeypatch.setattr(rank_zero_only, "rank", 0)
+    for step, values in [(1, {"train/total": 1.0}), (2, {"val/total": 2.0})]:  # appended, then a new column
+        logger.log_metrics(values, step=step)
+        logger.save()
+    with open(metrics) as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["step"], r["train/total"], r["val/total"]) for r in rows] == [("0", "1.5", ""), ("1", "1.0", ""), ("2", "", "2.0")]

@@ -51,24 +51,56 @@ class ResumableCSVLogger(CSVLogger):
     """Lightning's CSVLogger, except that a run resumed in its folder adds to metrics.csv.
 
     Lightning's writer deletes an existing metrics.csv when it starts, which would lose a resumed run's history.
+    A run resumed from a checkpoint older than the history's end trains those steps again: their old rows
+    (from the first step it logs on) are replaced by the new ones rather than kept twice.
     """
+
+    _history: list[dict] | None = None  # the restored rows, until this run logs its first step
 
     @property
     @rank_zero_experiment  # other DDP ranks get Lightning's no-op experiment and leave the file alone
     def experiment(self):
         if self._experiment is None:
-            metrics_file = Path(self.log_dir) / "metrics.csv"
-            history = csv.DictReader(metrics_file.read_text().splitlines()) if metrics_file.is_file() else None
-            rows = list(history) if history else []
+            rows, columns = _read_metrics(self._metrics_file)
             writer = super().experiment  # deletes metrics.csv
             if rows:
                 # The writer appends under its sorted columns, and rewrites the file when a new metric appears.
-                writer.metrics_keys = sorted(history.fieldnames)
-                with open(metrics_file, "w", newline="") as f:
-                    out = csv.DictWriter(f, fieldnames=writer.metrics_keys)
-                    out.writeheader()
-                    out.writerows(rows)
+                writer.metrics_keys = sorted(columns)
+                _write_metrics(self._metrics_file, rows, writer.metrics_keys)
+                self._history = rows
         return self._experiment
+
+    @rank_zero_only
+    def log_metrics(self, metrics: dict, step: int | None = None) -> None:
+        writer = self.experiment  # restores the history on first use
+        if self._history is not None and step is not None:
+            kept = [row for row in self._history if _step(row) < step]
+            if len(kept) < len(self._history):
+                _write_metrics(self._metrics_file, kept, writer.metrics_keys)
+            self._history = None
+        super().log_metrics(metrics, step)
+
+    @property
+    def _metrics_file(self) -> Path:
+        return Path(self.log_dir) / "metrics.csv"
+
+
+def _read_metrics(path: Path) -> tuple[list[dict], list[str]]:
+    if not path.is_file():
+        return [], []
+    reader = csv.DictReader(path.read_text().splitlines())
+    return list(reader), list(reader.fieldnames or [])
+
+
+def _write_metrics(path: Path, rows: list[dict], columns: list[str]) -> None:
+    with open(path, "w", newline="") as f:
+        out = csv.DictWriter(f, fieldnames=columns)
+        out.writeheader()
+        out.writerows(rows)
+
+
+def _step(row: dict) -> int:
+    return int(float(row["step"]))
 
 
 def log_config(logger: Logger | bool, cfg: DictConfig) -> None:

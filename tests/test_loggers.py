@@ -68,14 +68,16 @@ def test_csv_logger_keeps_the_history_and_other_ranks_leave_it_alone(tmp_path, m
 
     metrics = tmp_path / "csv" / "metrics.csv"
     metrics.parent.mkdir()
-    metrics.write_text("train/total,step\n1.5,0\n")  # columns in any order
+    # Columns in any order; step 1 was logged by a run that stopped before its next checkpoint.
+    metrics.write_text("train/total,step\n1.5,0\n9.0,1\n")
     logger = build_logger(compose_config("train", ["logger=csv", f"paths.output_dir={tmp_path}"]).logger)
     monkeypatch.setattr(rank_zero_only, "rank", 1)
     other_rank = logger.experiment  # Lightning's no-op experiment: calls on it do nothing
     assert other_rank is not None and not isinstance(other_rank, ExperimentWriter)
-    assert metrics.read_text() == "train/total,step\n1.5,0\n"
+    assert metrics.read_text() == "train/total,step\n1.5,0\n9.0,1\n"
     monkeypatch.setattr(rank_zero_only, "rank", 0)
-    for step, values in [(1, {"train/total": 1.0}), (2, {"val/total": 2.0})]:  # appended, then a new column
+    # Step 1 trained again (its old row goes), then step 2 with a new column.
+    for step, values in [(1, {"train/total": 1.0}), (2, {"val/total": 2.0})]:
         logger.log_metrics(values, step=step)
         logger.save()
     with open(metrics) as f:

@@ -78,12 +78,14 @@ def test_resume_continues_from_the_saved_global_step(tiny_data, tmp_path):
 def test_resuming_in_the_same_folder_adds_to_the_metrics_history(tiny_data, tmp_path):
     train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), "data.eval_dir=null"]))
     assert logged_steps(metrics(tmp_path), "train/total") == [0, 1, 2, 3]
-    # The resumed run validates too: its val/ columns are new to the file.
-    train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), "ckpt_path=last", "trainer.max_steps=6"]))
+    # Resumed from step 2, as after a crash past the last checkpoint: steps 2 and 3 train again and their rows
+    # replace the old ones. The resumed run validates too: its val/ columns are new to the file.
+    step_2 = tmp_path / "checkpoints" / "step_0000002.ckpt"
+    train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), f"ckpt_path={step_2}", "trainer.max_steps=6"]))
     rows = metrics(tmp_path)
     steps = logged_steps(rows, "train/total")
-    assert steps[:4] == [0, 1, 2, 3] and len(steps) == 6 and steps == sorted(steps)
-    assert len(logged_steps(rows, "val/total")) == 1
+    assert steps == [0, 1, 2, 3, 4, 5]
+    assert logged_steps(rows, "val/total") == [3, 5]  # validated after steps 4 and 6
 
 
 def test_bf16_mixed_precision_on_cpu_trains(tiny_data, tmp_path):

@@ -66,6 +66,8 @@ def test_zoo_experiment_is_the_documented_recipe_on_either_device(trainer):
     assert (cfg.data.image_size, cfg.data.batch_size, cfg.trainer.max_steps) == (256, 4, 5000)
     assert cfg.performance.channels_last and not cfg.performance.activation_checkpointing
     assert cfg.trainer.gradient_clip_val == 500 and cfg.ckpt_path == "last" and cfg.run_name == "zoo"
+    # the LR decays to 0 over exactly the run's steps
+    assert cfg.scheduler._target_.endswith("CosineAnnealingLR") and cfg.scheduler.T_max == cfg.trainer.max_steps
 
 
 def test_model_config_instantiates_default_transformer_net():

@@ -31,6 +31,20 @@ def hardware(trainer: pl.Trainer) -> str:
     return f"{processes}CPU: {model} ({os.cpu_count()} cores)"
 
 
+def optimizer_recipe(trainer: pl.Trainer) -> dict | None:
+    """The optimizer, its starting learning rate and the LR schedule, as recorded in the export."""
+    if not trainer.optimizers:
+        return None
+    optimizer = trainer.optimizers[0]
+    scheduler = trainer.lr_scheduler_configs[0].scheduler if trainer.lr_scheduler_configs else None
+    return {
+        "name": type(optimizer).__name__,
+        # the starting LR: a scheduler keeps it as base_lrs; without one the LR never changes
+        "lr": scheduler.base_lrs[0] if scheduler else optimizer.param_groups[0]["lr"],
+        "lr_scheduler": type(scheduler).__name__ if scheduler else None,
+    }
+
+
 def _cpuinfo() -> list[str]:
     try:
         return Path("/proc/cpuinfo").read_text().splitlines()
@@ -90,6 +104,7 @@ class ExportStyleModel(pl.Callback):
                 batch_size=self.batch_size and self.batch_size * trainer.world_size * trainer.accumulate_grad_batches,
                 train_seconds=self.train_seconds(),
                 hardware=hardware(trainer),
+                optimizer=optimizer_recipe(trainer),
             )
             self.exported_step = trainer.global_step
         return self.path

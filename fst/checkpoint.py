@@ -37,6 +37,7 @@ def export_style_model(
     batch_size: int | None = None,
     train_seconds: float | None = None,
     hardware: str | None = None,
+    optimizer: dict | None = None,
 ) -> Path:
     """Write the network's weights (``dtype``) and the metadata needed to use and evaluate them."""
     if dtype not in DTYPES:
@@ -60,6 +61,8 @@ def export_style_model(
         metadata["train_seconds"] = f"{train_seconds:.0f}"  # wall time over all resumed runs
     if hardware:
         metadata["hardware"] = hardware
+    if optimizer:
+        metadata["optimizer"] = json.dumps(optimizer)  # e.g. {"name": "Adam", "lr": 0.001, "lr_scheduler": ...}
     path = Path(path)
     with atomic_path(path) as tmp:
         save_file(state, tmp, metadata=metadata)
@@ -70,7 +73,7 @@ def read_metadata(path: str | Path) -> dict:
     """The metadata of an exported checkpoint, with JSON fields decoded."""
     with safe_open(str(path), framework="pt") as f:
         metadata = dict(f.metadata() or {})
-    for key in ("model_config", "loss"):
+    for key in ("model_config", "loss", "optimizer"):
         if key in metadata:
             metadata[key] = json.loads(metadata[key])
     for key in ("steps", "style_size", "image_size", "batch_size", "train_seconds"):

@@ -37,6 +37,7 @@ def test_train_script_writes_checkpoints_export_samples_and_metrics(tiny_data, t
     meta = read_metadata(export)
     assert meta["style"] == "tiny" and meta["steps"] == 4 and meta["fst_version"]
     assert meta["loss"]["content_layer"] == "relu2_2" and meta["model_config"]["norm"] == "instance"
+    assert meta["optimizer"] == {"name": "Adam", "lr": 1e-3, "lr_scheduler": None}  # the default constant LR
     net, _ = load_style_model(export)
     assert net(torch.rand(1, 3, 20, 20)).shape == (1, 3, 20, 20)
     assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["step_0000002.jpg", "step_0000004.jpg"]
@@ -67,6 +68,8 @@ def test_resume_continues_from_the_saved_global_step(tiny_data, tmp_path):
     meta = read_metadata(export)
     assert meta["steps"] == 6 and meta["hardware"].startswith("CPU: ")
     assert 1000 <= meta["train_seconds"] < 1100  # training time adds up over resumed runs
+    # The recipe: the starting LR, not the decayed one the cosine schedule has reached by step 6.
+    assert meta["optimizer"] == {"name": "Adam", "lr": 1e-3, "lr_scheduler": "CosineAnnealingLR"}
     assert {p.name for p in (second / "checkpoints").glob("step_*.ckpt")} == {"step_0000004.ckpt", "step_0000006.ckpt"}
     train_steps = logged_steps(metrics(second), "train/total")
     assert min(train_steps) >= 2 and max(train_steps) == 5  # steps 2..5 (0-based) ran, nothing before

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fst.errors import FstError
+from fst.hardware import cpu_has_fast_bf16
 from fst.models.transformer_net import SIZE_MULTIPLE
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -38,7 +39,9 @@ def default_precision(device: torch.device) -> str:
     """The fastest precision that keeps the output visually identical to fp32 on this device."""
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return "bf16" if device.type == "cpu" else "fp32"
+    if device.type == "cpu":
+        return "bf16" if cpu_has_fast_bf16() else "fp32"  # emulated bf16 is slower than fp32
+    return "fp32"
 
 
 # --- instance-norm statistics, so that tiles of one image are normalized alike -----------------------

@@ -54,10 +54,20 @@ def test_environment_sets_data_dir_and_vgg_weights(monkeypatch):
     assert cfg.loss.vgg_weights == "/w/vgg.safetensors"
 
 
-def test_demo_experiment_is_quick_and_uses_bf16_on_cpu():
+def test_demo_experiment_is_quick_and_uses_the_cpu_preset():
     cfg = compose_config("train", ["experiment=demo", "paths.output_dir=/o"])
     assert cfg.trainer.max_steps <= 500 and cfg.data.image_size <= 128
-    assert cfg.trainer.accelerator == "cpu" and cfg.trainer.precision == "bf16-mixed"
+    assert cfg.trainer.accelerator == "cpu" and cfg.trainer.precision in ("bf16-mixed", "32-true")
+
+
+@pytest.mark.parametrize("native_bf16,precision", [(True, "bf16-mixed"), (False, "32-true")])
+def test_cpu_preset_uses_bf16_only_where_the_cpu_runs_it_natively(monkeypatch, native_bf16, precision):
+    monkeypatch.setattr("fst.hardware.cpu_has_fast_bf16", lambda: native_bf16)
+    cfg = compose_config("train", ["trainer=cpu", "paths.output_dir=/o"])
+    assert cfg.trainer.precision == precision
+    # an explicit choice wins over the preset
+    cfg = compose_config("train", ["trainer=cpu", "trainer.precision=bf16-mixed", "paths.output_dir=/o"])
+    assert cfg.trainer.precision == "bf16-mixed"
 
 
 @pytest.mark.parametrize("trainer", ["cpu", "gpu"])

@@ -14,7 +14,7 @@ from PIL import Image
 
 from fst.checkpoint import export_style_model
 from fst.errors import FstError
-from fst.inference import Stylizer, _spans, keep_colors, rgb_to_ycbcr
+from fst.inference import Stylizer, _spans, default_precision, keep_colors, rgb_to_ycbcr
 from fst.models.transformer_net import TransformerNet
 from fst.stylize import stylize
 
@@ -113,6 +113,12 @@ def test_preserve_color_keeps_the_input_chroma_and_the_stylized_luminance(net):
     image = photo(64, 48)
     expected = keep_colors(Stylizer(net, precision="fp32")(image), image)
     torch.testing.assert_close(Stylizer(net, precision="fp32", preserve_color=True)(image), expected)
+
+
+@pytest.mark.parametrize("native_bf16,precision", [(True, "bf16"), (False, "fp32")])
+def test_cpu_default_precision_is_bf16_only_where_native(monkeypatch, native_bf16, precision):
+    monkeypatch.setattr("fst.inference.cpu_has_fast_bf16", lambda: native_bf16)
+    assert default_precision(torch.device("cpu")) == precision
 
 
 def test_bf16_and_channels_last_stay_close_to_fp32(net):

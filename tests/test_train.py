@@ -3,12 +3,15 @@
 import csv
 from pathlib import Path
 
+import warnings
+
 import pytest
+import pytorch_lightning as pl
 import torch
 
 from fst.checkpoint import load_style_model, read_metadata
 from fst.errors import FstError
-from fst.train import train
+from fst.train import train, warn_if_bf16_is_emulated
 
 from conftest import assert_one_line_error, compose_config, random_image, run_script, tiny_overrides
 
@@ -92,10 +95,23 @@ def test_resuming_in_the_same_folder_adds_to_the_metrics_history(tiny_data, tmp_
 
 
 def test_bf16_mixed_precision_on_cpu_trains(tiny_data, tmp_path):
-    export = train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), "trainer=cpu", "logger=none"]))
+    overrides = [*tiny_overrides(tiny_data, tmp_path), "trainer=cpu", "trainer.precision=bf16-mixed", "logger=none"]
+    export = train(compose_config("train", overrides))
     net, meta = load_style_model(export)
     assert meta["steps"] == 4
     assert all(torch.isfinite(p).all() for p in net.parameters())
+
+
+@pytest.mark.filterwarnings("default::UserWarning")
+@pytest.mark.parametrize("native_bf16", [True, False])
+def test_explicit_bf16_on_a_cpu_that_emulates_it_warns(monkeypatch, native_bf16):
+    monkeypatch.setattr("fst.train.cpu_has_fast_bf16", lambda: native_bf16)
+    trainer = pl.Trainer(accelerator="cpu", precision="bf16-mixed", logger=False, enable_checkpointing=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warn_if_bf16_is_emulated(trainer)
+    emulated = [w for w in caught if "no native bf16" in str(w.message)]
+    assert len(emulated) == (0 if native_bf16 else 1)
 
 
 def test_corrupt_images_in_data_are_skipped_and_counted(tiny_data, tmp_path):

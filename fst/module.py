@@ -177,6 +177,10 @@ class StyleTransferModule(pl.LightningModule):
         if self.scheduler_factory is None:
             return optimizer
         scheduler = self.scheduler_factory(optimizer=optimizer)
+        with warnings.catch_warnings():  # stepped before any optimizer.step(), on purpose
+            warnings.simplefilter("ignore", UserWarning)
+            for _ in range(self.trainer.global_step):  # a run continued from an export starts past step 0
+                scheduler.step()
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:

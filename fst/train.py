@@ -16,7 +16,7 @@ from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from fst.callbacks import ExportStyleModel
-from fst.checkpoint import load_training_checkpoint
+from fst.checkpoint import load_style_model, load_training_checkpoint
 from fst.checkpoint_io import AtomicCheckpointIO
 from fst.config import command
 from fst.data.images import ImageLoadError, load_image
@@ -90,18 +90,61 @@ def resolve_resume_path(ckpt_path: str | None, run_dir: Path, net_config: dict) 
     if ckpt_path == "last":
         candidates = [*(run_dir / "checkpoints").glob("*.ckpt"), *run_dir.glob("hpc_ckpt_*.ckpt")]
         if not candidates:
-            rank_zero_info(f"fst: ckpt_path=last: no checkpoint in {run_dir} yet; starting from step 0")
+            rank_zero_info(f"fst: ckpt_path=last: no checkpoint in {run_dir} yet; starting the run")
             return None
         path = max(candidates, key=lambda p: p.stat().st_mtime)
     else:
         path = Path(ckpt_path).expanduser()
         if not path.is_file():
             raise FstError(f"ckpt_path: checkpoint not found: {path}; pass a .ckpt file or ckpt_path=last")
-    trained = load_training_checkpoint(path)["fst"]["model_config"]
+    check_same_network("ckpt_path", path, load_training_checkpoint(path)["fst"]["model_config"], net_config)
+    return str(path)
+
+
+def check_same_network(option: str, path: Path, trained: dict, net_config: dict) -> None:
     differences = [f"model.{k}={trained.get(k)} in the checkpoint, {v} now" for k, v in net_config.items() if trained.get(k) != v]
     if differences:
-        raise FstError(f"ckpt_path {path} was trained with another network: {'; '.join(differences)}")
-    return str(path)
+        raise FstError(f"{option} {path} was trained with another network: {'; '.join(differences)}")
+
+
+def continue_from_export(path: str, module: StyleTransferModule, cfg: DictConfig) -> tuple[int, float]:
+    """Load an exported style model's weights into ``module``; return its steps and training seconds.
+
+    For runs whose Lightning checkpoints are gone (another machine, a cleaned disk): the export is all that
+    survives. Adam's moments are not in it, so they start afresh; everything else goes on from its step.
+    """
+    path = Path(path).expanduser()
+    net, meta = load_style_model(path)
+    if meta.get("style") != cfg.style.name:
+        raise FstError(
+            f"continue_from {path} is a model of style '{meta.get('style')}', not '{cfg.style.name}'; "
+            f"pass style={meta.get('style')} (or style.name=... for your own painting)"
+        )
+    check_same_network("continue_from", path, meta["model_config"], module.net.config)
+    steps = int(meta.get("steps", 0))
+    if steps >= cfg.trainer.max_steps:
+        raise FstError(
+            f"continue_from {path} was already trained {steps} steps and trainer.max_steps={cfg.trainer.max_steps}; "
+            "raise trainer.max_steps to train it further"
+        )
+    module.net.load_state_dict(net.state_dict())
+    rank_zero_info(f"fst: continuing from {path} at step {steps} (Adam's moments start afresh)")
+    return steps, float(meta.get("train_seconds", 0.0))
+
+
+def start_at_step(trainer: pl.Trainer, step: int) -> None:
+    """Make a new fit count from ``step``, as a run resumed at that step would.
+
+    Lightning keeps its step in the fit loop's progress counters (what a checkpoint restores): the global step
+    (so ``trainer.max_steps``, checkpoint names and export steps go on from ``step``), the batches behind
+    ``val_check_interval``, and the step the loggers record. The LR scheduler catches up in configure_optimizers.
+    """
+    loop = trainer.fit_loop.epoch_loop
+    for tracker in (loop.automatic_optimization.optim_progress.optimizer.step.total, loop.batch_progress.total):
+        for field in ("ready", "started", "processed", "completed"):
+            if hasattr(tracker, field):
+                setattr(tracker, field, step)
+    loop._batches_that_stepped = step
 
 
 def warn_if_bf16_is_emulated(trainer: pl.Trainer) -> None:
@@ -121,11 +164,19 @@ def train(cfg: DictConfig) -> Path:
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path and ckpt_path != "last" and not Path(ckpt_path).expanduser().is_file():
         raise FstError(f"ckpt_path: checkpoint not found: {ckpt_path}; pass a .ckpt file or ckpt_path=last")
+    if cfg.get("continue_from") and not Path(cfg.continue_from).expanduser().is_file():
+        raise FstError(f"continue_from: style model not found: {cfg.continue_from}; pass a <style>.safetensors that training exported")
     # Cheap checks first: the style image and data folders fail before VGG16 is built.
     style_image = load_style_image(cfg.style)
     datamodule = build(cfg.data)
     module = build_module(cfg, style_image)
     ckpt_path = resolve_resume_path(ckpt_path, Path(cfg.paths.output_dir), module.net.config)
+    start_step, seconds_before = 0, 0.0
+    if cfg.get("continue_from"):
+        if ckpt_path:  # a checkpoint of the continued run itself is further along, with Adam's state
+            rank_zero_info(f"fst: resuming from {ckpt_path}; continue_from is ignored")
+        else:
+            start_step, seconds_before = continue_from_export(cfg.continue_from, module, cfg)
     logger = build_logger(cfg.get("logger"))
     log_config(logger, cfg)
     callbacks = [build(c) for c in cfg.get("callbacks", {}).values() if c]
@@ -143,11 +194,15 @@ def train(cfg: DictConfig) -> Path:
         default_root_dir=cfg.paths.output_dir,
     )
     warn_if_bf16_is_emulated(trainer)
+    exports = [c for c in callbacks if isinstance(c, ExportStyleModel)]
+    if start_step:
+        start_at_step(trainer, start_step)
+        for export in exports:
+            export.load_state_dict({"train_seconds": seconds_before})  # the export sums the time of every run
     try:
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     except SIGTERMException:  # checkpoint already saved by CheckpointOnInterrupt
         sys.exit(128 + signal.SIGTERM)  # the usual status of a process ended by SIGTERM
-    exports = [c for c in callbacks if isinstance(c, ExportStyleModel)]
     return exports[0].path if exports else None
 
 

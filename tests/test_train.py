@@ -81,6 +81,48 @@ def test_resume_continues_from_the_saved_global_step(tiny_data, tmp_path):
     assert ckpt["optimizer_states"][0]["state"][0]["step"] == 6  # Adam's moments continued, not restarted
 
 
+def lr_by_step(run_dir: Path) -> dict[int, float]:
+    return {int(r["step"]): float(r["lr-Adam"]) for r in metrics(run_dir) if r.get("lr-Adam")}
+
+
+def test_continue_from_an_export_goes_on_at_its_step(tiny_data, tmp_path):
+    cosine = ["scheduler=cosine", "trainer.max_steps=8"]
+    whole, first, second = tmp_path / "whole", tmp_path / "first", tmp_path / "second"
+    train(compose_config("train", [*tiny_overrides(tiny_data, whole), *cosine]))
+    # the first half of the same 8-step schedule; only its export survives
+    export = train(compose_config("train", [*tiny_overrides(tiny_data, first), *cosine, "trainer.max_steps=4", "scheduler.T_max=8"]))
+    seconds_before = read_metadata(export)["train_seconds"]
+    continued = train(compose_config("train", [*tiny_overrides(tiny_data, second), *cosine, f"continue_from={export}"]))
+    meta = read_metadata(continued)
+    assert meta["steps"] == 8 and meta["train_seconds"] >= seconds_before
+    assert {p.name for p in (second / "checkpoints").glob("step_*.ckpt")} == {"step_0000006.ckpt", "step_0000008.ckpt"}
+    assert logged_steps(metrics(second), "train/total") == [4, 5, 6, 7]
+    assert logged_steps(metrics(second), "val/total") == [5, 7]
+    # the LR goes on along the whole run's schedule; Adam's moments restarted at the export
+    whole_lr, continued_lr = lr_by_step(whole), lr_by_step(second)
+    assert sorted(continued_lr) == [4, 5, 6, 7]
+    assert all(continued_lr[s] == pytest.approx(whole_lr[s], rel=1e-6) for s in continued_lr)
+    ckpt = torch.load(second / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["global_step"] == 8 and ckpt["optimizer_states"][0]["state"][0]["step"] == 4
+
+
+def test_continue_from_starts_with_the_exported_weights_and_checks_them(tiny_data, tmp_path):
+    export = train(compose_config("train", tiny_overrides(tiny_data, tmp_path / "first")))  # 4 steps
+    # with a zero learning rate the continued run changes nothing: its export is the weights it loaded
+    frozen = [*tiny_overrides(tiny_data, tmp_path / "second"), "trainer.max_steps=6", "optimizer.lr=0", f"continue_from={export}"]
+    before, _ = load_style_model(export)
+    after, meta = load_style_model(train(compose_config("train", frozen)))
+    assert meta["steps"] == 6
+    for (name, a), b in zip(before.state_dict().items(), after.state_dict().values()):
+        assert torch.equal(a, b), name
+    with pytest.raises(FstError, match="style 'tiny', not 'other'; pass style=tiny"):
+        train(compose_config("train", [*frozen, "style.name=other"]))
+    with pytest.raises(FstError, match="already trained 4 steps and trainer.max_steps=4"):
+        train(compose_config("train", [*frozen, "trainer.max_steps=4"]))
+    with pytest.raises(FstError, match="continue_from .* another network: model.num_residual_blocks=5"):
+        train(compose_config("train", [*frozen, "model.num_residual_blocks=3"]))
+
+
 def test_resuming_in_the_same_folder_adds_to_the_metrics_history(tiny_data, tmp_path):
     train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), "data.eval_dir=null"]))
     assert logged_steps(metrics(tmp_path), "train/total") == [0, 1, 2, 3]
@@ -143,6 +185,7 @@ def test_ddp_sim_trains_with_two_processes(tiny_data, tmp_path):
         ("style.image=/no/such/painting.jpg", ["style image not found: /no/such/painting.jpg", "style.image="]),
         ("data.train_dir=/no/such/photos", ["data.train_dir", "/no/such/photos"]),
         ("ckpt_path=/no/such/last.ckpt", ["ckpt_path", "/no/such/last.ckpt"]),
+        ("continue_from=/no/such/candy.safetensors", ["continue_from: style model not found", "/no/such/candy.safetensors"]),
         ("loss.content_layer=relu9_9", ["relu9_9"]),
         ("model.norm=group", ["model.norm"]),
     ],

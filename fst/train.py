@@ -150,7 +150,7 @@ def start_at_step(trainer: pl.Trainer, step: int) -> None:
 def warn_if_bf16_is_emulated(trainer: pl.Trainer) -> None:
     if trainer.strategy.root_device.type == "cpu" and "bf16" in str(trainer.precision) and not cpu_has_fast_bf16():
         rank_zero_warn(
-            "fst: this CPU has no native bf16 (AVX-512 or AMX), so bf16-mixed runs about 10x slower than fp32 here; "
+            "fst: this CPU has no native bf16 (AVX-512 or AMX), so bf16-mixed runs over 10x slower than fp32 here; "
             "set trainer.precision=32 (trainer=cpu picks it by itself)"
         )
 

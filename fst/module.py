@@ -80,6 +80,9 @@ class StyleTransferModule(pl.LightningModule):
         self.skipped_files: set[str] = set()
         self._reported_skipped = 0
         self._samples: list[tuple[torch.Tensor, torch.Tensor]] = []
+        # Set by continue_from: Adam's moments start afresh there, and its first steps at the full LR
+        # (every weight moved by about lr) would undo much of the training; ramp the LR up instead.
+        self.lr_warmup_start, self.lr_warmup_steps = 0, 0
 
     def configure_model(self) -> None:
         # In place, so parameter names (and checkpoints) stay those of the plain modules.
@@ -171,6 +174,16 @@ class StyleTransferModule(pl.LightningModule):
         save_image(grid, path)
         if hasattr(self.logger, "log_image"):
             self.logger.log_image(key="val/samples", images=[grid], step=self.global_step)
+
+    def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure=None) -> None:
+        done = self.global_step - self.lr_warmup_start + 1
+        factor = min(1.0, done / self.lr_warmup_steps) if self.lr_warmup_steps and done > 0 else 1.0
+        # Scaled for this step only: the LR scheduler goes on from the unscaled LR.
+        for group in optimizer.param_groups:
+            group["lr"] *= factor
+        super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
+        for group in optimizer.param_groups:
+            group["lr"] /= factor
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(params=self.net.parameters())

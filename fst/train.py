@@ -111,7 +111,8 @@ def continue_from_export(path: str, module: StyleTransferModule, cfg: DictConfig
     """Load an exported style model's weights into ``module``; return its steps and training seconds.
 
     For runs whose Lightning checkpoints are gone (another machine, a cleaned disk): the export is all that
-    survives. Adam's moments are not in it, so they start afresh; everything else goes on from its step.
+    survives. Adam's moments are not in it, so they start afresh (under an LR warm-up); everything else goes on
+    from its step.
     """
     path = Path(path).expanduser()
     net, meta = load_style_model(path)
@@ -128,7 +129,7 @@ def continue_from_export(path: str, module: StyleTransferModule, cfg: DictConfig
             "raise trainer.max_steps to train it further"
         )
     module.net.load_state_dict(net.state_dict())
-    rank_zero_info(f"fst: continuing from {path} at step {steps} (Adam's moments start afresh)")
+    rank_zero_info(f"fst: continuing from {path} at step {steps} (Adam's moments start afresh, the LR ramps up)")
     return steps, float(meta.get("train_seconds", 0.0))
 
 
@@ -177,6 +178,7 @@ def train(cfg: DictConfig) -> Path:
             rank_zero_info(f"fst: resuming from {ckpt_path}; continue_from is ignored")
         else:
             start_step, seconds_before = continue_from_export(cfg.continue_from, module, cfg)
+            module.lr_warmup_start, module.lr_warmup_steps = start_step, cfg.get("continue_warmup_steps", 0)
     logger = build_logger(cfg.get("logger"))
     log_config(logger, cfg)
     callbacks = [build(c) for c in cfg.get("callbacks", {}).values() if c]

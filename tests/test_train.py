@@ -123,6 +123,21 @@ def test_continue_from_starts_with_the_exported_weights_and_checks_them(tiny_dat
         train(compose_config("train", [*frozen, "model.num_residual_blocks=3"]))
 
 
+@pytest.mark.parametrize("warmup_steps,moved", [(0, "every weight by about lr"), (1000, "by a tiny fraction of lr")])
+def test_continue_from_ramps_the_lr_up_while_adams_fresh_moments_settle(tiny_data, tmp_path, warmup_steps, moved):
+    fp32 = "callbacks.export.dtype=float32"  # so that small weight changes are not rounded away
+    export = train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path / "first"), fp32]))
+    overrides = [*tiny_overrides(tiny_data, tmp_path / "second"), fp32, "trainer.max_steps=5", f"continue_from={export}"]
+    before, _ = load_style_model(export)
+    after, _ = load_style_model(train(compose_config("train", [*overrides, f"continue_warmup_steps={warmup_steps}"])))
+    change = torch.cat([(b - a).abs().flatten() for a, b in zip(before.parameters(), after.parameters())])
+    # Adam's first step from fresh moments is lr * sign(gradient) for every weight (lr = 1e-3)
+    if warmup_steps:
+        assert change.max() < 1e-5, moved  # lr / 1000 at the first step of the ramp
+    else:
+        assert change.median() > 5e-4, moved
+
+
 def test_resuming_in_the_same_folder_adds_to_the_metrics_history(tiny_data, tmp_path):
     train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), "data.eval_dir=null"]))
     assert logged_steps(metrics(tmp_path), "train/total") == [0, 1, 2, 3]

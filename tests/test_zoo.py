@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import REPO
+from hydra.utils import instantiate
+from conftest import REPO, compose_config
 
 from fst.checkpoint import FORMAT, load_style_model, read_metadata
 
@@ -46,3 +47,15 @@ def test_every_shipped_style_stylizes_and_differs_from_the_others():
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
             assert (outputs[a] - outputs[b]).abs().mean() > 0.02, f"{a} and {b} stylize alike"
+
+
+IN_PROGRESS = sorted((REPO / "checkpoints" / "in_progress").glob("*.safetensors"))
+
+
+@pytest.mark.parametrize("path", IN_PROGRESS, ids=lambda p: p.stem)
+def test_a_style_in_progress_is_one_the_zoo_recipe_can_continue(path):
+    meta = read_metadata(path)
+    cfg = compose_config("train", ["experiment=zoo", f"style={path.stem}", "paths.output_dir=/o"])
+    assert meta["style"] == cfg.style.name and 0 < meta["steps"] < cfg.trainer.max_steps
+    assert meta["model_config"] == instantiate(cfg.model).config and meta["loss"]["style_weight"] == cfg.loss.style_weight
+    assert not (REPO / "checkpoints" / path.name).exists()  # shipped or in progress, never both

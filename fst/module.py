@@ -177,8 +177,10 @@ class StyleTransferModule(pl.LightningModule):
 
     def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure=None) -> None:
         done = self.global_step - self.lr_warmup_start + 1
-        factor = min(1.0, done / self.lr_warmup_steps) if self.lr_warmup_steps and done > 0 else 1.0
+        if not self.lr_warmup_steps or not 0 < done < self.lr_warmup_steps:
+            return super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
         # Scaled for this step only: the LR scheduler goes on from the unscaled LR.
+        factor = done / self.lr_warmup_steps
         for group in optimizer.param_groups:
             group["lr"] *= factor
         super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)

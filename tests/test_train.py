@@ -1,9 +1,8 @@
 """Training end to end: CLI, checkpoints, export, resume, DDP, precision and user errors."""
 
 import csv
-from pathlib import Path
-
 import warnings
+from pathlib import Path
 
 import pytest
 import pytorch_lightning as pl

@@ -1,4 +1,4 @@
-"""Hydra command-line entry points, with one-line errors for bad config choices."""
+"""Hydra plumbing shared by the commands: the config folder, resolvers, instantiation with one-line errors."""
 
 from __future__ import annotations
 
@@ -7,10 +7,29 @@ import sys
 from collections.abc import Callable
 
 import hydra
-from omegaconf import DictConfig
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
 
-from fst import CONF_DIR
 from fst.errors import FstError, exit_on_user_error
+from fst.hardware import cpu_training_precision
+from fst.resources import CONF_DIR
+
+
+def register_resolvers() -> None:
+    """OmegaConf resolvers the configs use: ``${cpu_precision:}`` (conf/trainer/cpu.yaml)."""
+    OmegaConf.register_new_resolver("cpu_precision", cpu_training_precision, replace=True)
+
+
+def build(cfg: DictConfig, **kwargs):
+    """``hydra.utils.instantiate`` that surfaces our one-line user errors instead of Hydra's wrapper."""
+    try:
+        return instantiate(cfg, **kwargs)
+    except InstantiationException as exc:
+        cause = exc.__cause__
+        if isinstance(cause, (FstError, ValueError)):
+            raise FstError(str(cause)) from None
+        raise
 
 
 def check_group_choices(overrides: list[str]) -> None:
@@ -45,6 +64,7 @@ def command(config_name: str) -> Callable[[Callable[[DictConfig], None]], Callab
         @exit_on_user_error
         @functools.wraps(run)
         def main() -> None:
+            register_resolvers()
             check_group_choices(sys.argv[1:])
             hydra_main()
 

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import torch
 
-from fst.checkpoint import load_style_model
-from fst.inference import Stylizer, pick_device
-from fst.models.transformer_net import TransformerNet
+from fst.inference.device import pick_device
+from fst.inference.stylizer import Stylizer
+from fst.models import load_style_model, resolve_model
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -32,11 +32,14 @@ def parse_size(text: str) -> tuple[int, int]:
     return int(width), int(height or width)
 
 
-def measure(ckpt: str | None, device: str, width: int, height: int, batch: int, precision: str, compile: bool, repeats: int, tile_size: int) -> dict:
+def measure(ckpt: str, device: str, width: int, height: int, batch: int, precision: str, compile: bool, repeats: int, tile_size: int) -> dict:
     torch.manual_seed(0)
-    net = load_style_model(ckpt)[0] if ckpt else TransformerNet()
+    net = load_style_model(resolve_model(ckpt))[0]
     device = pick_device(device)
-    stylizer = Stylizer(net, device=device, precision=precision, compile=compile, tile_size=tile_size)
+    stylizer = Stylizer(
+        net, device=device, precision=precision, channels_last=None, compile=compile, tile_size=tile_size,
+        tile_overlap=128, stats_size=None, strength=1.0, preserve_color=False,
+    )
     images = torch.rand(batch, 3, height, width)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
@@ -70,7 +73,7 @@ def measure(ckpt: str | None, device: str, width: int, height: int, batch: int, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ckpt", help="a style model (default: an untrained TransformerNet; speed is the same)")
+    parser.add_argument("--ckpt", default="starry_night", help="a style model: a shipped name or a file")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--sizes", nargs="+", default=["256", "512", "1024", "1920x1080", "3840x2160"])
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 4])

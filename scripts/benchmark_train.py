@@ -46,13 +46,14 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision import transforms
 
-from fst import CONF_DIR
+from fst.config import build, register_resolvers
 from fst.data.datamodule import collate
 from fst.data.images import find_images
+from fst.data.styles import load_style_image
 from fst.losses.perceptual import gram_matrix
-from fst.losses.vgg import VGG16Features
-from fst.models.transformer_net import TransformerNet
-from fst.train import build_module, load_style_image
+from fst.losses.vgg import VGGFeatures
+from fst.resources import CONF_DIR
+from fst.training.run import build_module
 
 
 class RandomImages(Dataset):
@@ -104,6 +105,7 @@ def peak_memory_mb(device: torch.device) -> float:
 
 def compose_config(overrides: list[str]):
     out = tempfile.mkdtemp(prefix="fst-bench-")
+    register_resolvers()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         # The loss speed does not depend on the VGG weights, so random ones serve unless given.
         defaults = [f"paths.output_dir={out}", f"loss.vgg_weights={os.environ.get('FST_VGG_WEIGHTS', 'random')}"]
@@ -112,7 +114,7 @@ def compose_config(overrides: list[str]):
 
 def step_flops_per_image(cfg) -> float:
     """FLOPs of one fst training step (forward, loss, backward) per image, counted at batch size 1."""
-    net = TransformerNet(**{k: v for k, v in cfg.model.items() if k != "_target_"})
+    net = build(cfg.model)
     criterion = instantiate(cfg.loss, vgg_weights="random")
     criterion.set_style(torch.rand(1, 3, 64, 64))
     images = torch.rand(1, 3, cfg.data.image_size, cfg.data.image_size)
@@ -189,7 +191,7 @@ def run_quality(overrides: list[str], steps: int) -> dict:
     warnings.filterwarnings("ignore")
     cfg = compose_config(overrides)
     pl.seed_everything(cfg.seed, workers=True)
-    module = build_module(cfg, load_style_image(cfg.style))
+    module = build_module(cfg, load_style_image(cfg.style.image, cfg.style.size))
     datamodule = instantiate(cfg.data)
     trainer = instantiate(
         cfg.trainer,
@@ -227,8 +229,8 @@ def run_classic(overrides: list[str], steps: int, warmup: int) -> dict:
     batch, size = cfg.data.batch_size, cfg.data.image_size
     content_layer, style_layers = cfg.loss.content_layer, list(cfg.loss.style_layers)
     layers = list(dict.fromkeys([*style_layers, content_layer]))
-    net = TransformerNet(**{k: v for k, v in cfg.model.items() if k != "_target_"}).to(device)
-    vgg = VGG16Features(layers, weights=cfg.loss.vgg_weights).to(device)
+    net = build(cfg.model).to(device)
+    vgg = VGGFeatures(cfg.loss.backbone, layers, weights=cfg.loss.vgg_weights).to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     style = torch.rand(1, 3, cfg.style.size or 256, cfg.style.size or 256)
     with torch.no_grad():

@@ -1,6 +1,6 @@
-"""Evaluate style models: python scripts/evaluate.py ckpts=<style>.safetensors|[a,b]|<folder> [optimization.enabled=true]."""
+"""Evaluate style models on held-out photos: python scripts/evaluate.py ckpts=checkpoints/ (fst-evaluate)."""
 
-from fst.evaluate import main
+from fst.commands.evaluate import main
 
 if __name__ == "__main__":
     main()

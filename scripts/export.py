@@ -1,6 +1,6 @@
-"""Export a style model: python scripts/export.py ckpt=<style>.safetensors format=onnx|torchscript [precision=fp16]."""
+"""Export a style model to ONNX or TorchScript: python scripts/export.py ckpt=starry_night format=onnx (fst-export)."""
 
-from fst.export import main
+from fst.commands.export import main
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,6 @@
-"""Per-image optimization: python scripts/optimize.py content=<photo> style=<style> [optimizer=adam steps=500]."""
+"""Per-image optimization (Gatys et al.): python scripts/optimize.py content=photo.jpg style=candy (fst-optimize)."""
 
-from fst.optimize import main
+from fst.commands.optimize import main
 
 if __name__ == "__main__":
     main()

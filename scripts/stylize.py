@@ -1,6 +1,6 @@
-"""Stylize images: python scripts/stylize.py ckpt=<style>.safetensors input=<image or folder> [output=...]."""
+"""Stylize images, folders, videos and GIFs: python scripts/stylize.py ckpt=starry_night input=photo.jpg (fst-stylize)."""
 
-from fst.stylize import main
+from fst.commands.stylize import main
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,6 @@
-"""Train a per-style TransformerNet: python scripts/train.py style=starry_night (see conf/train.yaml)."""
+"""Train a style model: python scripts/train.py style=starry_night (the same command as fst-train)."""
 
-from fst.train import main
+from fst.commands.train import main
 
 if __name__ == "__main__":
     main()

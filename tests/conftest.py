@@ -9,10 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 from PIL import Image
 
-from fst import CONF_DIR
+from fst.config import build, register_resolvers
+from fst.inference.stylizer import Stylizer
+from fst.models import LossSpec, ModelCard, StyleSpec, TrainingRecord, save_style_model
+from fst.resources import CONF_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 # Real photos, paintings and VGG16 weights that CI puts beside the repository (see ../shared/README.md).
@@ -76,18 +81,54 @@ def tiny_overrides(data_dir: Path, output_dir: Path) -> list[str]:
 
 
 def compose_config(config_name: str, overrides: list[str]):
+    register_resolvers()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose(config_name=config_name, overrides=overrides)
 
 
-def run_script(script: str, *args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+def group_options(group: str) -> dict:
+    """The options of train.yaml's ``group`` (e.g. model, loss) as composed by default, resolved."""
+    return OmegaConf.to_container(compose_config("train", ["paths.output_dir=/o"])[group], resolve=True)
+
+
+def make_net(**options) -> torch.nn.Module:
+    """A TransformerNet with conf/model/transformer_net.yaml's options, some of them overridden."""
+    return build(OmegaConf.create({**group_options("model"), **options}))
+
+
+def make_loss(**options) -> torch.nn.Module:
+    """A PerceptualLoss with conf/loss/perceptual.yaml's options (random VGG weights unless given)."""
+    return build(OmegaConf.create({**group_options("loss"), "vgg_weights": "random", **options}))
+
+
+def make_stylizer(net: torch.nn.Module, **options) -> Stylizer:
+    """A Stylizer on the CPU with conf/inference/default.yaml's options, some of them overridden."""
+    cfg = compose_config("stylize", ["ckpt=x", "input=y", "device=cpu"])
+    return Stylizer.from_config(net, OmegaConf.merge(cfg, options))
+
+
+def toy_card(net: torch.nn.Module, name: str = "toy", steps: int = 7) -> ModelCard:
+    """A card for a network that was never trained: conf/loss/perceptual.yaml's loss, ``steps`` steps."""
+    loss = {k: v for k, v in group_options("loss").items() if k not in ("_target_", "vgg_weights")}
+    return ModelCard(
+        architecture=net.architecture, network=dict(net.config), styles=(StyleSpec(name),), loss=LossSpec(**loss),
+        training=TrainingRecord(steps=steps),
+    )
+
+
+def save_toy_model(net: torch.nn.Module, path: Path, name: str = "toy", steps: int = 7, dtype: str = "float16") -> Path:
+    """Export ``net`` as a style model with a :func:`toy_card`."""
+    return save_style_model(net, path, toy_card(net, name, steps), dtype=dtype)
+
+
+def run_script(script: str, *args: str, env: dict | None = None, timeout: int = 300, cwd: Path = REPO) -> subprocess.CompletedProcess:
     """Run scripts/<script> in a subprocess, as a user would."""
     return subprocess.run(
         [sys.executable, str(REPO / "scripts" / script), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        cwd=REPO,
+        cwd=cwd,
         env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
     )
 

@@ -1,12 +1,14 @@
 """Every config group composes, and the composed objects instantiate."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from fst import CONF_DIR
+from fst.resources import CONF_DIR
 from fst.models.transformer_net import TransformerNet
 
 from conftest import SHARED, compose_config, needs_shared
@@ -43,7 +45,7 @@ def test_style_sets_its_image_and_weights():
 def test_a_new_style_needs_no_yaml():
     cfg = compose_config("train", ["style.name=mine", "style.image=/art/painting.jpg", "paths.output_dir=/o"])
     assert cfg.style.name == "mine" and cfg.style.image == "/art/painting.jpg"
-    assert cfg.callbacks.export.style == "mine"
+    assert cfg.callbacks.export.name == "mine"
 
 
 def test_environment_sets_data_dir_and_vgg_weights(monkeypatch):
@@ -112,3 +114,17 @@ def test_group_choices_are_checked_in_multirun_sweeps():
     check_group_choices(["style=candy,mosaic", "trainer=cpu", "style=glob(*)"])  # all exist, or Hydra's to expand
     with pytest.raises(FstError, match="unknown style 'monet'; choose one of: candy"):
         check_group_choices(["style=candy,monet"])
+
+
+def test_importing_fst_changes_no_global_state():
+    """No warning filters and no OmegaConf resolvers until a command (or a test) asks for them."""
+    check = (
+        "import warnings, torch, pytorch_lightning, hydra, torchvision, torchmetrics\n"
+        "from omegaconf import OmegaConf\n"
+        "before = list(warnings.filters)\n"
+        "import fst.models, fst.training.run, fst.inference.files, fst.evaluation.evaluate, fst.export.formats, fst.config\n"
+        "assert list(warnings.filters) == before, [f for f in warnings.filters if f not in before]\n"
+        "assert not OmegaConf.has_resolver('cpu_precision')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -1,13 +1,15 @@
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 from PIL import Image
 
+from fst.config import build
 from fst.data.datamodule import ContentDataModule, ContentImages, collate, eval_transform
 from fst.data.images import ImageLoadError, find_images, load_image, open_rgb, save_image
 from fst.errors import FstError
 
-from conftest import random_image
+from conftest import compose_config, random_image
 
 
 def test_find_images_is_recursive_and_filters_extensions(tmp_path):
@@ -93,14 +95,14 @@ def test_dataset_skips_corrupt_files_and_reports_them(tmp_path):
     assert len(batch["skipped"]) == 1 and "broken.jpg" in batch["skipped"][0]
 
 
+def make_datamodule(data_dir, **options) -> ContentDataModule:
+    """The datamodule of conf/data/default.yaml over ``data_dir``, some options overridden."""
+    cfg = compose_config("train", [f"paths.data_dir={data_dir}", "paths.output_dir=/o"])
+    return build(OmegaConf.merge(cfg.data, options))
+
+
 def test_datamodule_batches(tiny_data):
-    dm = ContentDataModule(
-        train_dir=str(tiny_data / "content" / "train"),
-        eval_dir=str(tiny_data / "content" / "eval"),
-        image_size=24,
-        batch_size=3,
-        num_workers=0,
-    )
+    dm = make_datamodule(tiny_data, image_size=24, batch_size=3, num_workers=0)
     assert len(dm.train_paths) == 8 and len(dm.eval_paths) == 2
     batch = next(iter(dm.train_dataloader()))
     assert batch["image"].shape == (3, 3, 24, 24) and batch["image"].dtype == torch.float32
@@ -112,15 +114,15 @@ def test_datamodule_batches(tiny_data):
 
 
 def test_datamodule_without_eval_folder_has_no_validation(tiny_data):
-    dm = ContentDataModule(train_dir=str(tiny_data / "content" / "train"), eval_dir=None, num_workers=0)
+    dm = make_datamodule(tiny_data, eval_dir=None, num_workers=0)
     assert dm.val_dataloader() == []
 
 
 def test_missing_or_empty_folders_are_one_line_errors(tmp_path, tiny_data):
     with pytest.raises(FstError, match=f"folder not found: {tmp_path / 'nope'}"):
-        ContentDataModule(train_dir=str(tmp_path / "nope"))
+        make_datamodule(tiny_data, train_dir=str(tmp_path / "nope"))
     (tmp_path / "empty").mkdir()
     with pytest.raises(FstError, match="no images"):
-        ContentDataModule(train_dir=str(tmp_path / "empty"))
+        make_datamodule(tiny_data, train_dir=str(tmp_path / "empty"))
     with pytest.raises(FstError, match="data.image_size"):
-        ContentDataModule(train_dir=str(tiny_data / "content" / "train"), image_size=0)
+        make_datamodule(tiny_data, image_size=0)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import csv
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
-from conftest import assert_one_line_error, compose_config, random_image, run_script, tiny_overrides
+from conftest import assert_one_line_error, compose_config, make_loss, random_image, run_script, tiny_overrides
 from PIL import Image
 
-from fst.checkpoint import read_metadata
-from fst.evaluate import evaluate
-from fst.losses.perceptual import PerceptualLoss
-from fst.optimize import optimize_image
-from fst.train import train
+from fst.evaluation.evaluate import evaluate
+from fst.evaluation.optimization import optimize, optimize_image
+from fst.models import read_card
+from fst.training.run import train
 
 
 @pytest.fixture(scope="module")
@@ -43,22 +43,22 @@ def tiny_models(tiny_data, tmp_path_factory):
 def evaluate_overrides(tiny_data, output, *extra: str) -> list[str]:
     return [
         f"paths.data_dir={tiny_data}", f"hydra.run.dir={output}", f"output={output}",
-        "vgg_weights=random", "size=32", "device=cpu", "progress=false", *extra,
+        "vgg_weights.vgg16=random", "size=32", "device=cpu", "progress=false", *extra,
     ]
 
 
 def test_export_records_the_training_sizes(tiny_models):
-    meta = read_metadata(tiny_models[0])
-    assert (meta["style_size"], meta["image_size"], meta["batch_size"], meta["steps"]) == (64, 32, 2, 3)
+    card = read_card(tiny_models[0])
+    assert (card.styles[0].size, card.training.image_size, card.training.batch_size, card.training.steps) == (64, 32, 2, 3)
 
 
 def test_optimization_lowers_the_loss_with_lbfgs_and_adam():
     torch.manual_seed(0)
-    criterion = PerceptualLoss(vgg_weights="random", style_weight=1e10)  # an untrained VGG16 has small Grams
+    criterion = make_loss(style_weight=1e10)  # an untrained VGG16 has small Grams
     criterion.set_style(torch.rand(1, 3, 48, 48))
     photo = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     for optimizer, init in [("lbfgs", "content"), ("adam", "noise")]:
-        result = optimize_image(photo, criterion, optimizer, steps=15, init=init, progress=False)
+        result = optimize_image(photo, criterion, optimizer=optimizer, steps=15, lr=None, init=init, seed=0, progress=False)
         assert len(result.history) == 15 and result.seconds > 0
         assert result.history[-1]["total"] < 0.5 * result.history[0]["total"], optimizer
         assert result.image.shape == photo.shape and 0 <= result.image.min() and result.image.max() <= 1
@@ -81,6 +81,17 @@ def test_optimize_script_writes_the_image_and_the_loss_curve(tiny_data, tmp_path
     assert Image.open(tmp_path / "out" / "optimized_losses.png").size[0] > 100
     again = run_script("optimize.py", *args)  # never overwrites without overwrite=true
     assert_one_line_error(again, "exists", "overwrite=true")
+
+
+def test_optimize_runs_on_the_gatys_vgg19_layers(tiny_data, tmp_path):
+    cfg = compose_config("optimize", [
+        f"content={tiny_data / 'content' / 'eval' / 'eval0.png'}", f"paths.data_dir={tiny_data}", "style.name=tiny",
+        f"style.image={tiny_data / 'styles' / 'tiny.png'}", "style.size=64", "loss=gatys", "loss.vgg_weights=random",
+        "size=32", "steps=3", f"output={tmp_path / 'gatys.png'}", "device=cpu", "progress=false",
+    ])
+    assert optimize(cfg) == tmp_path / "gatys.png"
+    with open(tmp_path / "gatys_losses.csv") as f:
+        assert len(list(csv.DictReader(f))) == 3
 
 
 def test_optimize_script_names_a_missing_photo(tmp_path):
@@ -108,7 +119,7 @@ def test_evaluate_reports_losses_ssim_and_time_with_a_gallery(tiny_data, tiny_mo
     assert len(rows) == 4  # 2 models x 2 eval photos
     for row in rows:
         assert float(row["content"]) >= 0 and float(row["style"]) > 0 and float(row["seconds"]) > 0
-        assert -1 <= float(row["ssim"]) <= 1
+        assert -1 <= float(row["ssim"]) <= 1 and 0 < float(row["psnr"]) < 100
     gallery = Image.open(tmp_path / "gallery.jpg")
     assert gallery.width == 3 * (32 + 4) + 4 and gallery.height > 2 * (32 + 4)  # photo + 2 models; header row
     assert len(list((tmp_path / "images").rglob("*.jpg"))) == 4
@@ -129,7 +140,7 @@ def test_evaluate_adds_the_optimization_baseline_per_style(tiny_data, tiny_model
 def test_evaluate_names_bad_inputs(tiny_data, tiny_models, tmp_path):
     assert_one_line_error(
         run_script("evaluate.py", *evaluate_overrides(tiny_data, tmp_path / "a", f"ckpts={tmp_path / 'missing.safetensors'}")),
-        "ckpts: no such file or folder",
+        "checkpoint not found", "missing.safetensors", "pass ckpts=<file> or a shipped model's name",
     )
     assert_one_line_error(
         run_script("evaluate.py", *evaluate_overrides(tiny_data, tmp_path / "b", f"ckpts={tiny_models[0]}", f"style_dir={tmp_path}")),
@@ -140,3 +151,31 @@ def test_evaluate_names_bad_inputs(tiny_data, tiny_models, tmp_path):
         run_script("evaluate.py", *evaluate_overrides(tiny_data, tmp_path / "c", f"ckpts={tmp_path / 'not_a_model.safetensors'}")),
         "not_a_model.safetensors",
     )
+
+
+def test_psnr_is_the_usual_definition(tiny_models):
+    from fst.evaluation.metrics import score
+
+    criterion = make_loss()
+    criterion.set_style(torch.rand(1, 3, 32, 32))
+    photo = torch.rand(1, 3, 32, 32)
+    noisy = (photo + 0.1 * torch.randn_like(photo)).clamp(0, 1)
+    expected = 10 * torch.log10(1 / (noisy - photo).pow(2).mean())
+    assert score(criterion, noisy, photo)["psnr"] == pytest.approx(expected.item(), rel=1e-4)
+
+
+def test_record_writes_the_means_into_each_models_card(tiny_data, tiny_models, style_dir, tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    copies = [Path(shutil.copy(path, models / path.name)) for path in tiny_models]
+    overrides = evaluate_overrides(tiny_data, tmp_path / "eval", f"ckpts={models}", f"style_dir={style_dir}", "record=true")
+    evaluate(compose_config("evaluate", overrides))
+    with open(tmp_path / "eval" / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    for path in copies:
+        evaluation = read_card(path).evaluation
+        mine = [row for row in rows if row["model"] == path.stem]
+        assert evaluation.photos == len(mine) == 2 and evaluation.size == 32 and evaluation.device.startswith("CPU")
+        for metric in ("content", "style", "ssim", "psnr"):
+            assert evaluation.__dict__[metric] == pytest.approx(sum(float(r[metric]) for r in mine) / 2, abs=1e-4), metric
+        assert read_card(path).training == read_card(next(p for p in tiny_models if p.name == path.name)).training

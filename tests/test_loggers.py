@@ -1,4 +1,4 @@
-"""W&B goes offline without credentials; csv and none work without any account."""
+"""W&B goes offline without credentials; TensorBoard, csv and none work without any account."""
 
 import csv
 
@@ -6,8 +6,8 @@ import pytest
 from omegaconf import OmegaConf
 from pytorch_lightning.loggers import CSVLogger, WandbLogger
 
-from fst.loggers import build_logger, wandb_credentials_available
-from fst.train import train
+from fst.training.loggers import build_logger, wandb_credentials_available
+from fst.training.run import train
 
 from conftest import compose_config, tiny_overrides
 
@@ -61,7 +61,22 @@ def test_training_with_wandb_offline_logs_run_and_model(no_wandb_credentials, ti
     assert list(offline_runs[0].glob("*.wandb"))  # the run's log, ready for `wandb sync`
 
 
-@pytest.mark.filterwarnings("ignore:Experiment logs directory")  # fst filters it at import; pytest resets filters
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+def test_tensorboard_logs_losses_learning_rate_sample_grids_and_config(tiny_data, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), "logger=tensorboard"]))
+    events = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"images": 0, "scalars": 0})
+    events.Reload()
+    scalars, images = events.Tags()["scalars"], events.Tags()["images"]
+    for key in ["train/total", "train/content", "train/style", "train/grad_norm", "lr-Adam", "val/total"]:
+        assert key in scalars, key
+    assert [e.step for e in events.Scalars("train/total")] == [0, 1, 2, 3]
+    assert [e.step for e in events.Images("val/samples")] == [2, 4]  # a grid at every validation
+    assert "style:" in (tmp_path / "tensorboard" / "hparams.yaml").read_text()  # the run's config
+
+
+@pytest.mark.filterwarnings("ignore:Experiment logs directory")  # fst's training run filters it
 def test_csv_logger_keeps_the_history_and_other_ranks_leave_it_alone(tmp_path, monkeypatch):
     from pytorch_lightning.loggers.csv_logs import ExperimentWriter
     from pytorch_lightning.utilities import rank_zero_only

@@ -1,7 +1,10 @@
 import pytest
 import torch
 
+from fst.errors import FstError
 from fst.models.transformer_net import TransformerNet
+
+from conftest import make_net
 
 
 def count_params(net: torch.nn.Module) -> int:
@@ -10,7 +13,7 @@ def count_params(net: torch.nn.Module) -> int:
 
 @pytest.mark.parametrize("height,width", [(32, 32), (33, 47), (17, 64), (5, 7), (2, 3), (61, 1)])
 def test_output_size_equals_input_size(height, width):
-    net = TransformerNet().eval()
+    net = make_net().eval()
     with torch.no_grad():
         y = net(torch.rand(2, 3, height, width))
     assert y.shape == (2, 3, height, width)
@@ -18,7 +21,7 @@ def test_output_size_equals_input_size(height, width):
 
 
 def test_default_has_johnson_architecture_and_parameter_count():
-    net = TransformerNet()
+    net = make_net()
     # 9x9 conv 3->32, 3x3/2 ->64, ->128, 5 residual blocks, 2x (upsample + conv), 9x9 conv ->3.
     assert count_params(net) == 1_679_235  # the count of the reference TransformerNet (~1.68 M)
     assert len(net.residuals) == 5
@@ -29,8 +32,8 @@ def test_default_has_johnson_architecture_and_parameter_count():
 
 
 def test_width_and_blocks_change_capacity():
-    small = TransformerNet(width=0.5, num_residual_blocks=2)
-    assert count_params(small) < count_params(TransformerNet()) / 3
+    small = make_net(width=0.5, num_residual_blocks=2)
+    assert count_params(small) < count_params(make_net()) / 3
     assert small(torch.rand(1, 3, 20, 24)).shape == (1, 3, 20, 24)
 
 
@@ -44,7 +47,7 @@ def test_width_and_blocks_change_capacity():
     ],
 )
 def test_variants_keep_size_and_range(options):
-    net = TransformerNet(**options).eval()
+    net = make_net(**options).eval()
     y = net(torch.rand(2, 3, 30, 42))
     assert y.shape == (2, 3, 30, 42)
     if options.get("output_activation") in ("sigmoid", "tanh"):
@@ -60,12 +63,12 @@ def test_variants_keep_size_and_range(options):
     [({"norm": "group"}, "model.norm"), ({"upsampling": "bilinear"}, "model.upsampling"), ({"output_activation": "relu"}, "output_activation")],
 )
 def test_invalid_options_name_the_option(options, message):
-    with pytest.raises(ValueError, match=message):
-        TransformerNet(**options)
+    with pytest.raises(FstError, match=message):
+        make_net(**options)
 
 
 def test_config_rebuilds_the_same_architecture():
-    net = TransformerNet(width=0.75, num_residual_blocks=3, upsampling="transposed")
+    net = make_net(width=0.75, num_residual_blocks=3, upsampling="transposed")
     clone = TransformerNet(**net.config)
     clone.load_state_dict(net.state_dict())  # strict: same keys and shapes
     x = torch.rand(1, 3, 16, 16)

@@ -5,19 +5,20 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import compose_config, tiny_overrides
+from conftest import compose_config, make_loss, make_net, tiny_overrides
 
-from fst.checkpoint import load_style_model, load_training_checkpoint
 from fst.losses.perceptual import PerceptualLoss
+from fst.models import load_style_model
+from fst.models.files import load_training_checkpoint
 from fst.models.transformer_net import ReflectionPad2d, TransformerNet
-from fst.module import NonFiniteLossError
-from fst.train import train
+from fst.training.module import NonFiniteLossError
+from fst.training.run import train
 
 
 def net_and_loss(seed: int = 0) -> tuple[TransformerNet, PerceptualLoss]:
     torch.manual_seed(seed)
-    net = TransformerNet(width=0.5, num_residual_blocks=2)
-    criterion = PerceptualLoss(vgg_weights="random")
+    net = make_net(width=0.5, num_residual_blocks=2)
+    criterion = make_loss()
     criterion.set_style(torch.rand(1, 3, 64, 64))
     return net, criterion
 
@@ -84,16 +85,16 @@ def train_tiny(data_dir, run_dir, *extra: str):
 
 def test_channels_last_and_activation_checkpointing_train_the_same_weights(tiny_data, tmp_path):
     plain, _ = train_tiny(tiny_data, tmp_path / "plain", "trainer.max_steps=3", "callbacks.export.dtype=float32")
-    switched, meta = train_tiny(
+    switched, card = train_tiny(
         tiny_data,
         tmp_path / "switched",
         "trainer.max_steps=3",
         "callbacks.export.dtype=float32",
         "performance.channels_last=true",
         "performance.activation_checkpointing=true",
-        "performance.progress_bar_every_n_steps=2",
+        "callbacks.progress_bar.refresh_rate=2",
     )
-    assert meta["steps"] == 3
+    assert card.training.steps == 3
     # Outputs, not weights: Adam turns the float noise in the (output-free) gradients of biases before an
     # instance norm into full-size steps.
     with torch.no_grad():
@@ -101,8 +102,8 @@ def test_channels_last_and_activation_checkpointing_train_the_same_weights(tiny_
 
 
 def test_gradient_accumulation_takes_one_optimizer_step_per_n_batches(tiny_data, tmp_path):
-    _, meta = train_tiny(tiny_data, tmp_path, "trainer.max_steps=2", "trainer.accumulate_grad_batches=2")
-    assert meta["steps"] == 2
+    _, card = train_tiny(tiny_data, tmp_path, "trainer.max_steps=2", "trainer.accumulate_grad_batches=2")
+    assert card.training.steps == 2 and card.training.batch_size == 4  # images per optimizer step
     last = load_training_checkpoint(tmp_path / "checkpoints" / "last.ckpt")
     assert last["loops"]["fit_loop"]["epoch_loop.batch_progress"]["total"]["processed"] == 4  # batches
     assert all(state["step"] == 2 for state in last["optimizer_states"][0]["state"].values())
@@ -134,5 +135,5 @@ def test_sparse_finite_checks_still_stop_a_diverged_run(tiny_data, tmp_path, mon
 def test_gpu_preset_trains_in_mixed_precision(tiny_data, tmp_path, precision):
     if precision == "bf16-mixed" and not torch.cuda.is_bf16_supported():
         pytest.skip("this GPU has no bf16")
-    net, meta = train_tiny(tiny_data, tmp_path, "trainer=gpu", f"trainer.precision={precision}", "trainer.max_steps=3")
-    assert meta["steps"] == 3 and all(torch.isfinite(p).all() for p in net.parameters())
+    net, card = train_tiny(tiny_data, tmp_path, "trainer=gpu", f"trainer.precision={precision}", "trainer.max_steps=3")
+    assert card.training.steps == 3 and all(torch.isfinite(p).all() for p in net.parameters())

@@ -19,15 +19,15 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fst.checkpoint import export_style_model, load_style_model, load_training_checkpoint, read_metadata
 from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, open_rgb
 from fst.errors import FstError
-from fst.losses.vgg import VGG16Features
-from fst.models.transformer_net import TransformerNet
-from fst.module import NonFiniteLossError, StyleTransferModule
-from fst.train import train
+from fst.losses.vgg import VGGFeatures
+from fst.models import load_style_model, read_card
+from fst.models.files import load_training_checkpoint
+from fst.training.module import NonFiniteLossError, StyleTransferModule
+from fst.training.run import train
 
-from conftest import REPO, assert_one_line_error, compose_config, random_image, run_script, tiny_overrides
+from conftest import REPO, assert_one_line_error, compose_config, make_net, random_image, run_script, save_toy_model, tiny_overrides
 from corpus import write_corpus
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -81,7 +81,7 @@ def test_kill_9_at_a_random_step_then_resume_reaches_max_steps_exactly(tiny_data
     run.wait_for(checkpoint.exists)
     run.process.kill()
     assert run.finish() == -signal.SIGKILL
-    assert not (run_dir / "tiny.safetensors").exists() or read_metadata(run_dir / "tiny.safetensors")["steps"] < max_steps
+    assert not (run_dir / "tiny.safetensors").exists() or read_card(run_dir / "tiny.safetensors").training.steps < max_steps
     # The kill may land between step_N.ckpt and last.ckpt; ckpt_path=last takes the newest of them.
     saved_step = max(load_training_checkpoint(p)["global_step"] for p in (run_dir / "checkpoints").glob("*.ckpt"))
     assert kill_after <= saved_step < max_steps
@@ -96,7 +96,7 @@ def test_kill_9_at_a_random_step_then_resume_reaches_max_steps_exactly(tiny_data
     column = header.index("train/total")
     steps = [int(row[header.index("step")]) for row in rows if row[column]]
     assert steps == list(range(saved_step, max_steps))  # continues at the saved step, no gap, no repeat
-    assert read_metadata(run_dir / "tiny.safetensors")["steps"] == max_steps
+    assert read_card(run_dir / "tiny.safetensors").training.steps == max_steps
     assert resumed.output.count(f"exported style model: {run_dir / 'tiny.safetensors'} (step {max_steps})") == 1
 
 
@@ -117,7 +117,7 @@ def test_sigterm_and_ctrl_c_save_a_checkpoint_before_exiting(tiny_data, tmp_path
     assert saved["global_step"] > 0
     # The saved state resumes: two more steps from where it stopped.
     export = train(compose_config("train", [*small_run(tiny_data, tmp_path / "resumed"), f"ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}", f"trainer.max_steps={saved['global_step'] + 2}"]))
-    assert read_metadata(export)["steps"] == saved["global_step"] + 2
+    assert read_card(export).training.steps == saved["global_step"] + 2
 
 
 def scaled_on_call(n: int, factor: float):
@@ -148,7 +148,7 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(
     last = load_training_checkpoint(tmp_path / "checkpoints" / "last.ckpt")
     assert last["global_step"] == 4
     assert all(torch.isfinite(v).all() for v in last["state_dict"].values())
-    assert read_metadata(tmp_path / "tiny.safetensors")["steps"] == 4
+    assert read_card(tmp_path / "tiny.safetensors").training.steps == 4
 
 
 def test_non_finite_batches_can_be_skipped(tiny_data, tmp_path, monkeypatch):
@@ -157,8 +157,8 @@ def test_non_finite_batches_can_be_skipped(tiny_data, tmp_path, monkeypatch):
     monkeypatch.setattr(perceptual, "total_variation", nan_on_call(3))
     cfg = compose_config("train", small_run(tiny_data, tmp_path, "trainer.max_steps=6", "skip_nonfinite_batches=1", "trainer.val_check_interval=100"))
     export = train(cfg)
-    net, meta = load_style_model(export)
-    assert meta["steps"] == 6 and all(torch.isfinite(p).all() for p in net.parameters())
+    net, card = load_style_model(export)
+    assert card.training.steps == 6 and all(torch.isfinite(p).all() for p in net.parameters())
 
 
 def test_gradient_clipping_bounds_a_loss_spike_and_the_log_shows_it(tiny_data, tmp_path, monkeypatch):
@@ -191,7 +191,7 @@ def test_a_corpus_of_bad_files_never_stops_training(tiny_data, tmp_path, caplog)
         tiny_data, tmp_path / "run", f"data.train_dir={tmp_path / 'photos'}", "data.eval_dir=null", "trainer.max_steps=44", "data.batch_size=2"
     )
     export = train(compose_config("train", overrides))  # 44 files / 2 per batch: every file is met
-    assert read_metadata(export)["steps"] == 44
+    assert read_card(export).training.steps == 44
     with open(tmp_path / "run" / "csv" / "metrics.csv") as f:
         header, *rows = [line.split(",") for line in f.read().splitlines()]
     counts = [float(r[header.index("data/skipped_files")]) for r in rows if r[header.index("data/skipped_files")]]
@@ -203,7 +203,7 @@ def test_a_corpus_of_bad_files_never_stops_training(tiny_data, tmp_path, caplog)
 @pytest.mark.slow
 def test_stylize_over_the_bad_corpus_reports_every_bad_file(tmp_path):
     bad, readable = write_corpus(tmp_path / "photos")
-    ckpt = export_style_model(TransformerNet(width=0.25, num_residual_blocks=1), tmp_path / "s.safetensors", style="s", steps=1, loss={})
+    ckpt = save_toy_model(make_net(width=0.25, num_residual_blocks=1), tmp_path / "s.safetensors")
     result = run_script("stylize.py", f"ckpt={ckpt}", f"input={tmp_path / 'photos'}", f"output={tmp_path / 'out'}")
     assert result.returncode == 0 and "Traceback" not in result.stdout + result.stderr, result.stderr[-3000:]
     assert f"wrote {len(readable)} file(s)" in result.stdout
@@ -231,7 +231,7 @@ def test_malicious_checkpoint_is_refused_everywhere(malicious_checkpoint, tiny_d
     with pytest.raises(FstError, match="refused or damaged"):
         load_style_model(path)
     with pytest.raises(FstError, match="cannot read VGG weights"):
-        VGG16Features(["relu1_2"], weights=str(path))
+        VGGFeatures("vgg16", ["relu1_2"], weights=str(path))
     with pytest.raises(FstError, match="refused or damaged"):
         train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path / "run"), f"ckpt_path={path}"]))
     assert not marker.exists()
@@ -250,15 +250,15 @@ def test_resuming_with_another_architecture_names_the_difference(tiny_data, tmp_
 WRITER = textwrap.dedent(
     """
     import sys, torch
-    from fst.checkpoint import export_style_model
-    from fst.checkpoint_io import AtomicCheckpointIO
-    from fst.models.transformer_net import TransformerNet
-    net, io = TransformerNet(width=2.0), AtomicCheckpointIO()
+    from conftest import make_net, toy_card
+    from fst.models import save_style_model
+    from fst.training.checkpoint_io import AtomicCheckpointIO
+    net, io = make_net(width=2.0), AtomicCheckpointIO()
     print("ready", flush=True)
     step = 0
     while True:
         step += 1
-        export_style_model(net, sys.argv[1], style="s", steps=step, loss={}, dtype="float32")
+        save_style_model(net, sys.argv[1], toy_card(net, steps=step), dtype="float32")
         io.save_checkpoint({"state_dict": net.state_dict(), "global_step": step}, sys.argv[2])
     """
 )
@@ -269,7 +269,7 @@ def test_kill_during_writes_leaves_the_old_file_or_none(tmp_path):
     export, checkpoint = tmp_path / "s.safetensors", tmp_path / "last.ckpt"
     rng = random.Random(0)
     for attempt in range(4):
-        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(export), str(checkpoint)], stdout=subprocess.PIPE, text=True, cwd=REPO)
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(export), str(checkpoint)], stdout=subprocess.PIPE, text=True, cwd=REPO / "tests")
         assert writer.stdout.readline().strip() == "ready"
         time.sleep(rng.uniform(0.05, 1.5))
         writer.kill()
@@ -277,7 +277,7 @@ def test_kill_during_writes_leaves_the_old_file_or_none(tmp_path):
         for path in (export, checkpoint):
             if path.exists():  # whatever is there is complete
                 if path == export:
-                    assert load_style_model(path)[1]["steps"] >= 1
+                    assert load_style_model(path)[1].training.steps >= 1
                 else:
                     assert torch.load(path, weights_only=True)["global_step"] >= 1
     assert export.exists() and checkpoint.exists()
@@ -290,7 +290,7 @@ def test_kill_during_writes_leaves_the_old_file_or_none(tmp_path):
         ("style=nope", ["unknown style 'nope'", "starry_night", "style.image="]),
         ("loss.style_weight=-1", ["loss.style_weight must be >= 0"]),
         ("data.image_size=0", ["data.image_size must be > 0"]),
-        ("+loss.style_layers.relu7_1=1.0", ["unknown VGG16 layer 'relu7_1'"]),
+        ("+loss.style_layers.relu7_1=1.0", ["unknown vgg16 layer 'relu7_1'"]),
         ("trainer.max_steps=0", ["trainer.max_steps must be > 0"]),
     ],
 )
@@ -373,7 +373,7 @@ def test_checkpoint_with_missing_or_extra_tensors_names_them(tmp_path):
     from safetensors import safe_open
     from safetensors.torch import load_file, save_file
 
-    path = export_style_model(TransformerNet(width=0.25, num_residual_blocks=1), tmp_path / "m.safetensors", style="m", steps=1, loss={})
+    path = save_toy_model(make_net(width=0.25, num_residual_blocks=1), tmp_path / "m.safetensors")
     with safe_open(str(path), "pt") as f:
         metadata = f.metadata()
     state = load_file(path)

@@ -5,9 +5,9 @@ import csv
 import pytest
 import torch
 
-from fst.checkpoint import load_style_model
 from fst.data.images import load_image
-from fst.train import train
+from fst.models import load_style_model
+from fst.training.run import train
 
 from conftest import SHARED, SHARED_VGG, compose_config, needs_shared
 
@@ -37,8 +37,8 @@ def test_training_with_real_vgg_and_photos_reduces_the_loss(tmp_path):
         totals = [float(r["train/total"]) for r in csv.DictReader(f) if r.get("train/total")]
     assert len(totals) == 16 and all(map(torch.isfinite, torch.tensor(totals)))
     assert sum(totals[-4:]) < 0.5 * sum(totals[:4])
-    net, meta = load_style_model(export)
-    assert meta["style"] == "starry_night" and meta["steps"] == 16
+    net, card = load_style_model(export)
+    assert card.name == "starry_night" and card.training.steps == 16
     photo = load_image(SHARED / "data" / "content" / "eval" / "demo_chicago.jpg", long_side=96)
     with torch.no_grad():
         stylized = net(photo.unsqueeze(0))[0]

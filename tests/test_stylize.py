@@ -9,25 +9,20 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from fst.checkpoint import export_style_model, load_style_model, read_metadata
 from fst.data.images import load_image
 from fst.errors import FstError
-from fst.models.transformer_net import TransformerNet
-from fst.stylize import stylize
+from fst.inference.files import stylize
+from fst.models import load_style_model, read_card
+from fst.training.run import train
 
-from fst.train import train
-
-from conftest import assert_one_line_error, compose_config, random_image, run_script, tiny_overrides
-
-LOSS = {"content_layer": "relu2_2", "style_layers": {"relu2_2": 1.0}, "content_weight": 1.0, "style_weight": 1.0, "tv_weight": 0.0}
+from conftest import assert_one_line_error, compose_config, make_net, random_image, run_script, save_toy_model, tiny_overrides
 
 
 @pytest.fixture(scope="module")
 def style_model(tmp_path_factory):
     torch.manual_seed(0)
-    net = TransformerNet(width=0.5, num_residual_blocks=1)
-    path = tmp_path_factory.mktemp("ckpt") / "toy.safetensors"
-    return export_style_model(net, path, style="toy", steps=7, loss=LOSS)
+    net = make_net(width=0.5, num_residual_blocks=1)
+    return save_toy_model(net, tmp_path_factory.mktemp("ckpt") / "toy.safetensors")
 
 
 @pytest.fixture
@@ -47,14 +42,14 @@ def run(ckpt, input, output=None, **options):
     return stylize(compose_config("stylize", overrides))
 
 
-def test_export_round_trip_keeps_weights_and_metadata(style_model):
-    meta = read_metadata(style_model)
-    assert meta["format"] == "fst-style-model/1" and meta["style"] == "toy" and meta["steps"] == 7 and meta["loss"] == LOSS
-    net, loaded_meta = load_style_model(style_model)
-    assert loaded_meta["model_config"] == {"width": 0.5, "num_residual_blocks": 1, "norm": "instance", "upsampling": "nearest", "output_activation": "none"}
+def test_export_round_trip_keeps_weights_and_card(style_model):
+    card = read_card(style_model)
+    assert card.name == "toy" and card.training.steps == 7 and card.loss.content_layer == "relu2_2"
+    net, loaded_card = load_style_model(style_model)
+    assert loaded_card.network == {"width": 0.5, "num_residual_blocks": 1, "norm": "instance", "upsampling": "nearest", "output_activation": "none"}
     assert all(p.dtype == torch.float32 for p in net.parameters())  # fp16 on disk, fp32 to run
     torch.manual_seed(0)
-    original = TransformerNet(width=0.5, num_residual_blocks=1)
+    original = make_net(width=0.5, num_residual_blocks=1)
     for (name, a), b in zip(original.state_dict().items(), net.state_dict().values()):
         torch.testing.assert_close(a.half().float(), b, msg=name)
 
@@ -114,8 +109,7 @@ def test_wrong_checkpoints_are_user_errors(style_model, tmp_path, photos):
     with pytest.raises(FstError, match="not an fst style model"):
         load_style_model(foreign)
     wrong = tmp_path / "wrong.safetensors"
-    net = TransformerNet(width=0.5, num_residual_blocks=1)
-    export_style_model(net, wrong, style="x", steps=1, loss=LOSS)
+    save_toy_model(make_net(width=0.5, num_residual_blocks=1), wrong)
     state = load_file(wrong)
     with safe_open(str(wrong), "pt") as f:
         metadata = f.metadata()
@@ -134,6 +128,7 @@ def test_wrong_checkpoints_are_user_errors(style_model, tmp_path, photos):
     "args,fragments",
     [
         (["ckpt=/no/such.safetensors", "input=PHOTOS/a.jpg"], ["checkpoint not found: /no/such.safetensors"]),
+        (["ckpt=starry_nigth", "input=PHOTOS/a.jpg"], ["ckpt=starry_nigth is neither a file nor a shipped model", "starry_night"]),
         (["ckpt=CKPT", "input=PHOTOS/readme.txt"], ["not an image", "readme.txt"]),
         (["ckpt=CKPT", "input=PHOTOS/missing.jpg"], ["input not found"]),
         (["ckpt=PHOTOS/a.jpg", "input=PHOTOS/a.jpg"], ["cannot read checkpoint"]),
@@ -169,3 +164,11 @@ def test_console_entry_points_are_installed(style_model, photos, tmp_path):
     assert (tmp_path / "o.jpg").is_file()
     result = subprocess.run([str(bin_dir / "fst-train"), "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "style" in result.stdout
+
+
+@pytest.mark.slow
+def test_a_shipped_model_stylizes_by_name(photos, tmp_path):
+    result = run_script("stylize.py", "ckpt=candy", f"input={photos / 'a.jpg'}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    stylized, photo = load_image(tmp_path / "stylized" / "candy" / "a.jpg"), load_image(photos / "a.jpg")
+    assert stylized.shape == photo.shape and (stylized - photo).abs().mean() > 0.05

@@ -1,6 +1,7 @@
 """Training end to end: CLI, checkpoints, export, resume, DDP, precision and user errors."""
 
 import csv
+import dataclasses
 import warnings
 from pathlib import Path
 
@@ -8,9 +9,9 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from fst.checkpoint import load_style_model, read_metadata
 from fst.errors import FstError
-from fst.train import train, warn_if_bf16_is_emulated
+from fst.models import LossSpec, StyleSpec, load_style_model, read_card
+from fst.training.run import train, warn_if_bf16_is_emulated
 
 from conftest import assert_one_line_error, compose_config, random_image, run_script, tiny_overrides
 
@@ -36,19 +37,27 @@ def test_train_script_writes_checkpoints_export_samples_and_metrics(tiny_data, t
     assert checkpoints == {"last.ckpt", "step_0000002.ckpt", "step_0000004.ckpt"}
     export = tmp_path / "tiny.safetensors"
     assert f"style model written to {export}" in result.stdout + result.stderr
-    meta = read_metadata(export)
-    assert meta["style"] == "tiny" and meta["steps"] == 4 and meta["fst_version"]
-    assert meta["loss"]["content_layer"] == "relu2_2" and meta["model_config"]["norm"] == "instance"
-    assert meta["optimizer"] == {"name": "Adam", "lr": 1e-3, "lr_scheduler": None}  # the default constant LR
+    card = read_card(export)
+    assert card.styles == (StyleSpec("tiny", size=64),) and card.training.steps == 4 and card.fst_version
+    assert card.architecture == "transformer_net" and card.network["norm"] == "instance"
+    assert card.loss == LossSpec(backbone="vgg16", content_layer="relu2_2", style_layers={"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0,
+                                 "relu4_3": 1.0}, content_weight=1.0, style_weight=3e4, tv_weight=0.0)  # starry_night's weight
+    training = card.training
+    assert (training.image_size, training.batch_size, training.precision) == (32, 2, "32-true")
+    assert (training.optimizer, training.lr, training.lr_scheduler) == ("Adam", 1e-3, None)  # the default constant LR
+    assert training.hardware.startswith("CPU: ") and training.seconds >= 0
     net, _ = load_style_model(export)
     assert net(torch.rand(1, 3, 20, 20)).shape == (1, 3, 20, 20)
     assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["step_0000002.jpg", "step_0000004.jpg"]
     rows = metrics(tmp_path)
     for key in ["train/content", "train/style", "train/tv", "train/total", "train/grad_norm", "lr-Adam", "val/total"]:
         assert logged_steps(rows, key), key
-    # Lightning checkpoints hold the TransformerNet, not the frozen VGG16, and load without unpickling code.
+    # Lightning checkpoints hold the network, not the frozen VGG16, and load without unpickling code.
     ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["global_step"] == 4 and all(k.startswith("net.") for k in ckpt["state_dict"])
+    # ... and carry the same card as the export (written at the same step, perhaps a second apart)
+    ckpt_card = read_card(tmp_path / "checkpoints" / "last.ckpt")
+    assert ckpt_card == card.replace(training=dataclasses.replace(card.training, seconds=ckpt_card.training.seconds))
 
 
 def test_resume_continues_from_the_saved_global_step(tiny_data, tmp_path):
@@ -56,9 +65,8 @@ def test_resume_continues_from_the_saved_global_step(tiny_data, tmp_path):
     train(compose_config("train", tiny_overrides(tiny_data, first)))
     # Pretend the first run trained for 1000 s: the resumed run's clock must continue from there.
     saved = torch.load(first / "checkpoints" / "step_0000002.ckpt", weights_only=True)
-    clock = next(k for k in saved["callbacks"] if "ExportStyleModel" in k)
-    assert 0 < saved["callbacks"][clock]["train_seconds"] < 100
-    saved["callbacks"][clock]["train_seconds"] = 1000.0
+    assert 0 <= saved["fst"]["training"]["seconds"] < 100
+    saved["fst"]["training"]["seconds"] = 1000.0
     torch.save(saved, first / "checkpoints" / "step_0000002.ckpt")
     resumed = [
         *tiny_overrides(tiny_data, second),
@@ -67,11 +75,11 @@ def test_resume_continues_from_the_saved_global_step(tiny_data, tmp_path):
         "scheduler=cosine",  # schedules are restored too (T_max follows max_steps)
     ]
     export = train(compose_config("train", resumed))
-    meta = read_metadata(export)
-    assert meta["steps"] == 6 and meta["hardware"].startswith("CPU: ")
-    assert 1000 <= meta["train_seconds"] < 1100  # training time adds up over resumed runs
+    training = read_card(export).training
+    assert training.steps == 6 and training.hardware.startswith("CPU: ")
+    assert 1000 <= training.seconds < 1100  # training time adds up over resumed runs
     # The recipe: the starting LR, not the decayed one the cosine schedule has reached by step 6.
-    assert meta["optimizer"] == {"name": "Adam", "lr": 1e-3, "lr_scheduler": "CosineAnnealingLR"}
+    assert (training.optimizer, training.lr, training.lr_scheduler) == ("Adam", 1e-3, "CosineAnnealingLR")
     assert {p.name for p in (second / "checkpoints").glob("step_*.ckpt")} == {"step_0000004.ckpt", "step_0000006.ckpt"}
     train_steps = logged_steps(metrics(second), "train/total")
     assert min(train_steps) >= 2 and max(train_steps) == 5  # steps 2..5 (0-based) ran, nothing before
@@ -90,17 +98,19 @@ def test_continue_from_an_export_goes_on_at_its_step(tiny_data, tmp_path):
     train(compose_config("train", [*tiny_overrides(tiny_data, whole), *cosine]))
     # the first half of the same 8-step schedule; only its export survives
     export = train(compose_config("train", [*tiny_overrides(tiny_data, first), *cosine, "trainer.max_steps=4", "scheduler.T_max=8"]))
-    seconds_before = read_metadata(export)["train_seconds"]
+    seconds_before = read_card(export).training.seconds
     continued = train(compose_config("train", [*tiny_overrides(tiny_data, second), *cosine, f"continue_from={export}"]))
-    meta = read_metadata(continued)
-    assert meta["steps"] == 8 and meta["train_seconds"] >= seconds_before
+    training = read_card(continued).training
+    assert training.steps == 8 and training.seconds >= seconds_before
     assert {p.name for p in (second / "checkpoints").glob("step_*.ckpt")} == {"step_0000006.ckpt", "step_0000008.ckpt"}
     assert logged_steps(metrics(second), "train/total") == [4, 5, 6, 7]
     assert logged_steps(metrics(second), "val/total") == [5, 7]
-    # the LR goes on along the whole run's schedule; Adam's moments restarted at the export
+    # the LR goes on along the whole run's schedule, ramped up over continue_warmup_steps (100) while Adam's
+    # moments, restarted at the export, settle
     whole_lr, continued_lr = lr_by_step(whole), lr_by_step(second)
     assert sorted(continued_lr) == [4, 5, 6, 7]
-    assert all(continued_lr[s] == pytest.approx(whole_lr[s], rel=1e-6) for s in continued_lr)
+    ramp = {s: 0.01 + 0.99 * (s - 4) / 100 for s in continued_lr}  # torch's LinearLR from 1/100 towards 1
+    assert all(continued_lr[s] == pytest.approx(whole_lr[s] * ramp[s], rel=1e-6) for s in continued_lr)
     ckpt = torch.load(second / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["global_step"] == 8 and ckpt["optimizer_states"][0]["state"][0]["step"] == 4
 
@@ -110,8 +120,8 @@ def test_continue_from_starts_with_the_exported_weights_and_checks_them(tiny_dat
     # with a zero learning rate the continued run changes nothing: its export is the weights it loaded
     frozen = [*tiny_overrides(tiny_data, tmp_path / "second"), "trainer.max_steps=6", "optimizer.lr=0", f"continue_from={export}"]
     before, _ = load_style_model(export)
-    after, meta = load_style_model(train(compose_config("train", frozen)))
-    assert meta["steps"] == 6
+    after, card = load_style_model(train(compose_config("train", frozen)))
+    assert card.training.steps == 6
     for (name, a), b in zip(before.state_dict().items(), after.state_dict().values()):
         assert torch.equal(a, b), name
     with pytest.raises(FstError, match="style 'tiny', not 'other'; pass style=tiny"):
@@ -153,15 +163,15 @@ def test_resuming_in_the_same_folder_adds_to_the_metrics_history(tiny_data, tmp_
 def test_bf16_mixed_precision_on_cpu_trains(tiny_data, tmp_path):
     overrides = [*tiny_overrides(tiny_data, tmp_path), "trainer=cpu", "trainer.precision=bf16-mixed", "logger=none"]
     export = train(compose_config("train", overrides))
-    net, meta = load_style_model(export)
-    assert meta["steps"] == 4
+    net, card = load_style_model(export)
+    assert card.training.steps == 4
     assert all(torch.isfinite(p).all() for p in net.parameters())
 
 
 @pytest.mark.filterwarnings("default::UserWarning")
 @pytest.mark.parametrize("native_bf16", [True, False])
 def test_explicit_bf16_on_a_cpu_that_emulates_it_warns(monkeypatch, native_bf16):
-    monkeypatch.setattr("fst.train.cpu_has_fast_bf16", lambda: native_bf16)
+    monkeypatch.setattr("fst.training.run.cpu_has_fast_bf16", lambda: native_bf16)
     trainer = pl.Trainer(accelerator="cpu", precision="bf16-mixed", logger=False, enable_checkpointing=False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -179,7 +189,7 @@ def test_corrupt_images_in_data_are_skipped_and_counted(tiny_data, tmp_path):
     (data / "content" / "train" / "empty.png").write_bytes(b"")
     overrides = [*tiny_overrides(tiny_data, tmp_path / "run"), f"data.train_dir={data / 'content' / 'train'}", "data.eval_dir=null", "trainer.max_steps=8"]
     export = train(compose_config("train", overrides))
-    assert read_metadata(export)["steps"] == 8
+    assert read_card(export).training.steps == 8
     skipped = [float(r["data/skipped_files"]) for r in metrics(tmp_path / "run") if r.get("data/skipped_files")]
     assert skipped and max(skipped) == 2
 
@@ -188,7 +198,7 @@ def test_corrupt_images_in_data_are_skipped_and_counted(tiny_data, tmp_path):
 def test_ddp_sim_trains_with_two_processes(tiny_data, tmp_path):
     result = run_script("train.py", *tiny_overrides(tiny_data, tmp_path), "trainer=ddp_sim")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert read_metadata(tmp_path / "tiny.safetensors")["steps"] == 4
+    assert read_card(tmp_path / "tiny.safetensors").training.steps == 4
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
 
 

@@ -1,4 +1,4 @@
-"""The shipped per-style models in checkpoints/: they load, carry their metadata, and each stylizes differently."""
+"""The shipped style models in checkpoints/: they load, carry their cards, and each stylizes differently."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 from hydra.utils import instantiate
 from conftest import REPO, compose_config
 
-from fst.checkpoint import FORMAT, load_style_model, read_metadata
+from fst.models import load_style_model, read_card
 
 SHIPPED = sorted((REPO / "checkpoints").glob("*.safetensors"))
 needs_shipped = pytest.mark.skipif(not SHIPPED, reason="no trained styles in checkpoints/ yet")
@@ -22,15 +22,18 @@ def photo() -> torch.Tensor:
 
 @needs_shipped
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
-def test_shipped_model_has_the_documented_metadata(path):
-    meta = read_metadata(path)
-    assert meta["format"] == FORMAT and meta["style"] == path.stem
-    assert meta["image_size"] == 256 and meta["steps"] * meta["batch_size"] >= 20_000  # 20 000 images seen at 256 px
-    assert meta["train_seconds"] > 0 and meta["hardware"]
-    assert set(meta["loss"]) >= {"content_layer", "style_layers", "content_weight", "style_weight", "tv_weight"}
+def test_shipped_model_has_the_documented_card(path):
+    card = read_card(path)
+    assert card.format_version == 2 and card.name == path.stem and card.architecture == "transformer_net"
+    training = card.training
+    assert training.image_size == 256 and training.images_seen >= 20_000  # 20 000 images seen at 256 px
+    assert training.seconds > 0 and training.hardware and training.precision and (training.optimizer, training.lr) == ("Adam", 1e-3)
+    assert card.loss.backbone == "vgg16" and card.styles[0].size == 384
     assert path.stat().st_size < 8 * 2**20  # fp16, a few MB
-    # Its row in the evaluation table (evaluate.py's report) is of this very file.
-    assert f"| {path.stem} | fst | {meta['steps']} |" in (REPO / "checkpoints" / "README.md").read_text()
+    # Its evaluation figures are those of its row in the evaluation table (evaluate.py's report).
+    e = card.evaluation
+    row = f"| {path.stem} | fst | {training.steps} | {e.content:.3f} | {e.style:.3f} | {e.ssim:.3f} | {e.psnr:.2f} |"
+    assert row in (REPO / "checkpoints" / "README.md").read_text()
 
 
 @needs_shipped
@@ -53,7 +56,8 @@ def test_every_shipped_style_stylizes_and_differs_from_the_others():
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_shipped_model_matches_the_zoo_recipe_of_its_style(path):
     """`experiment=zoo style=<name>` reproduces the shipped model's network and loss weights."""
-    meta = read_metadata(path)
+    card = read_card(path)
     cfg = compose_config("train", ["experiment=zoo", f"style={path.stem}", "paths.output_dir=/o"])
-    assert meta["style"] == cfg.style.name and meta["steps"] == cfg.trainer.max_steps
-    assert meta["model_config"] == instantiate(cfg.model).config and meta["loss"]["style_weight"] == cfg.loss.style_weight
+    assert card.name == cfg.style.name and card.training.steps == cfg.trainer.max_steps
+    assert card.network == instantiate(cfg.model).config and card.loss.style_weight == cfg.loss.style_weight
+    assert card.loss.content_layer == cfg.loss.content_layer and card.loss.style_layers == cfg.loss.style_layers

@@ -1,0 +1,1 @@
+"""Images: robust decoding and saving, the content-photo datamodule, and style paintings."""

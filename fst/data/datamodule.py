@@ -64,21 +64,24 @@ def eval_transform(image_size: int) -> v2.Compose:
 
 
 class ContentDataModule(pl.LightningDataModule):
-    """A COCO-style folder of photos (any nesting, no class folders) plus an optional eval folder."""
+    """A COCO-style folder of photos (any nesting, no class folders) plus an optional eval folder.
+
+    Its options, and what each does, are ``conf/data/default.yaml``.
+    """
 
     def __init__(
         self,
         train_dir: str,
-        eval_dir: str | None = None,
-        image_size: int = 256,
-        batch_size: int = 4,
-        num_workers: int = 2,
-        pin_memory: bool = True,
-        persistent_workers: bool = True,
-        hflip: bool = True,
-        color_jitter: float = 0.0,
-        eval_batch_size: int = 4,
-        eval_max_images: int | None = None,
+        eval_dir: str | None,
+        image_size: int,
+        batch_size: int,
+        num_workers: int,
+        pin_memory: bool,
+        persistent_workers: bool,
+        hflip: bool,
+        color_jitter: float,
+        eval_batch_size: int,
+        eval_max_images: int | None,
     ):
         super().__init__()
         for name, value in {"image_size": image_size, "batch_size": batch_size, "eval_batch_size": eval_batch_size}.items():

@@ -1,0 +1,1 @@
+"""The perceptual loss and its frozen VGG backbones."""

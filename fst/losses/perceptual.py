@@ -1,4 +1,4 @@
-"""Perceptual loss of Johnson et al. (2016): content, Gram style and total variation terms."""
+"""Perceptual loss of Johnson et al. (2016): content, Gram style and total variation terms, for one or many styles."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fst.errors import FstError
-from fst.losses.vgg import VGG16Features, layer_index
+from fst.losses.vgg import VGGFeatures, layer_index
 
 
 class _Gram(torch.autograd.Function):
@@ -56,37 +56,45 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
 
 
 class PerceptualLoss(nn.Module):
-    """Weighted sum of content, style and total-variation losses against a frozen VGG16.
+    """Weighted sum of content, style and total-variation losses against a frozen VGG.
 
-    Call :meth:`set_style` once with the style image; its Gram matrices are kept as buffers and
-    reused every step. ``forward(output, content)`` returns the weighted terms and their total.
+    Its options are ``conf/loss/*.yaml`` (and a model card's ``loss``). Call :meth:`set_styles` once with the
+    style images: their Gram matrices are kept as buffers and reused every step. ``forward(output, content,
+    style_ids)`` returns the weighted terms and their total; ``style_ids`` picks each batch item's style.
+
+    Args:
+        backbone: ``vgg16`` or ``vgg19``.
+        content_layer: the layer whose features the output must share with the photo, e.g. ``relu2_2``.
+        style_layers: layer name -> weight of its Gram-matrix loss.
+        content_weight, style_weight, tv_weight: the weights of the three terms.
+        vgg_weights: ``imagenet`` (torchvision's download), a local weights file, or ``random`` (tests).
     """
 
     def __init__(
         self,
-        content_layer: str = "relu2_2",
-        style_layers: Mapping[str, float] | None = None,
-        content_weight: float = 1.0,
-        style_weight: float = 1e5,
-        tv_weight: float = 0.0,
-        vgg_weights: str = "imagenet",
+        backbone: str,
+        content_layer: str,
+        style_layers: Mapping[str, float],
+        content_weight: float,
+        style_weight: float,
+        tv_weight: float,
+        vgg_weights: str,
     ):
         super().__init__()
-        if style_layers is None:
-            style_layers = {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0}
         style_layers = dict(style_layers)
         for name, value in {"content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight}.items():
             if value < 0:
                 raise FstError(f"loss.{name} must be >= 0, got {value}")
         if not style_layers:
-            raise FstError("loss.style_layers is empty; name at least one VGG16 layer, e.g. relu2_2: 1.0")
+            raise FstError("loss.style_layers is empty; name at least one VGG layer, e.g. relu2_2: 1.0")
         for name, value in style_layers.items():
-            layer_index(name)
+            layer_index(backbone, name)
             if value < 0:
                 raise FstError(f"loss.style_layers.{name} must be >= 0, got {value}")
-        layer_index(content_layer)
-        # The loss definition (no weights path), recorded in exported checkpoints.
+        layer_index(backbone, content_layer)
+        # The loss definition (no weights path): a model card's LossSpec.
         self.config = dict(
+            backbone=backbone,
             content_layer=content_layer,
             style_layers=style_layers,
             content_weight=content_weight,
@@ -96,46 +104,64 @@ class PerceptualLoss(nn.Module):
         self.content_layer = content_layer
         self.style_layers = style_layers
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
-        self.vgg = VGG16Features([content_layer, *style_layers], weights=vgg_weights)
+        self.vgg = VGGFeatures(backbone, [content_layer, *style_layers], weights=vgg_weights)
         self._feature_layers = list(dict.fromkeys([content_layer, *style_layers]))
         for name in style_layers:
             self.register_buffer(f"style_gram_{name}", None, persistent=False)
+        self.register_buffer("style_weights", None, persistent=False)
 
     @torch.no_grad()
-    def set_style(self, style_image: torch.Tensor) -> None:
-        """Compute the style targets from one (1, 3, H, W) image in [0, 1]."""
-        features = self.vgg(style_image, list(self.style_layers))
-        for name in self.style_layers:
-            setattr(self, f"style_gram_{name}", gram_matrix(features[name]))
+    def set_styles(self, images: list[torch.Tensor], style_weights: list[float | None] | None = None) -> None:
+        """Compute the style targets from (1, 3, H, W) images in [0, 1], one per style (sizes may differ).
 
-    def style_grams(self) -> dict[str, torch.Tensor]:
-        grams = {name: getattr(self, f"style_gram_{name}") for name in self.style_layers}
-        if any(g is None for g in grams.values()):
-            raise RuntimeError("PerceptualLoss.set_style() must be called before computing the loss")
-        return grams
+        ``style_weights`` gives each style its own weight; ``None`` entries use ``style_weight``.
+        """
+        grams = {name: [] for name in self.style_layers}
+        for image in images:
+            features = self.vgg(image, list(self.style_layers))
+            for name in self.style_layers:
+                grams[name].append(gram_matrix(features[name])[0])
+        for name, per_style in grams.items():
+            setattr(self, f"style_gram_{name}", torch.stack(per_style))  # (styles, C, C)
+        weights = [self.style_weight if w is None else w for w in (style_weights or [None] * len(images))]
+        self.style_weights = torch.tensor(weights, dtype=torch.float32, device=images[0].device)
+
+    def set_style(self, image: torch.Tensor) -> None:
+        """Compute the style target of a single style from a (1, 3, H, W) image in [0, 1]."""
+        self.set_styles([image])
+
+    @property
+    def num_styles(self) -> int:
+        return 0 if self.style_weights is None else len(self.style_weights)
 
     @torch.no_grad()
     def content_target(self, content: torch.Tensor) -> torch.Tensor:
-        """The photo's features at the content layer (no graph; VGG16 runs only up to that layer)."""
+        """The photo's features at the content layer (no graph; the VGG runs only up to that layer)."""
         return self.vgg(content, [self.content_layer])[self.content_layer]
 
-    def forward(self, output: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self.terms(output, self.content_target(content))
+    def forward(self, output: torch.Tensor, content: torch.Tensor, style_ids: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        return self.terms(output, self.content_target(content), style_ids)
 
-    def terms(self, output: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The weighted loss terms and their total, given the content target of :meth:`content_target`."""
+    def terms(self, output: torch.Tensor, target: torch.Tensor, style_ids: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """The weighted loss terms and their total, given the content target of :meth:`content_target`.
+
+        ``style_ids`` (B,) gives each item's style; ``None`` means the first style for all.
+        """
+        if self.style_weights is None:
+            raise RuntimeError("PerceptualLoss.set_styles() must be called before computing the loss")
+        if style_ids is None:
+            style_ids = torch.zeros(len(output), dtype=torch.long, device=output.device)
         features = self.vgg(output, self._feature_layers)
         # The MSE of the difference keeps one float32 map for backward; F.mse_loss would keep both inputs.
         content_loss = (features[self.content_layer].float() - target.float()).pow(2).mean()
-        target_grams = self.style_grams()
-        style_loss = torch.zeros((), device=output.device)
+        per_item = torch.zeros(len(output), device=output.device)
         for name, weight in self.style_layers.items():
             gram = gram_matrix(features[name])
-            style_loss = style_loss + weight * F.mse_loss(gram, target_grams[name].expand_as(gram))
+            per_item = per_item + weight * (gram - getattr(self, f"style_gram_{name}")[style_ids]).pow(2).mean(dim=(1, 2))
         tv_loss = total_variation(output)
         terms = {
             "content": self.content_weight * content_loss,
-            "style": self.style_weight * style_loss,
+            "style": (self.style_weights[style_ids] * per_item).mean(),
             "tv": self.tv_weight * tv_loss,
         }
         terms["total"] = terms["content"] + terms["style"] + terms["tv"]

@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fst.models.registry import register_architecture
+
 NORMS = {"instance": lambda c: nn.InstanceNorm2d(c, affine=True), "batch": nn.BatchNorm2d}
 UPSAMPLINGS = ("nearest", "transposed")
 OUTPUT_ACTIVATIONS = ("none", "sigmoid", "tanh")
@@ -76,8 +78,9 @@ class UpsampleConvNormReLU(nn.Sequential):
         super().__init__(*layers, NORMS[norm](out_ch), nn.ReLU(inplace=True))
 
 
+@register_architecture("transformer_net")
 class TransformerNet(nn.Module):
-    """Johnson et al.'s image transformation network.
+    """Johnson et al.'s image transformation network (its options are ``conf/model/transformer_net.yaml``).
 
     Args:
         width: channel multiplier (1.0 gives 32-64-128 channels and about 1.68 M parameters).
@@ -87,14 +90,7 @@ class TransformerNet(nn.Module):
         output_activation: ``none`` (raw output), ``sigmoid`` or ``tanh`` (scaled to [0, 1]).
     """
 
-    def __init__(
-        self,
-        width: float = 1.0,
-        num_residual_blocks: int = 5,
-        norm: str = "instance",
-        upsampling: str = "nearest",
-        output_activation: str = "none",
-    ):
+    def __init__(self, width: float, num_residual_blocks: int, norm: str, upsampling: str, output_activation: str):
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"model.norm must be one of {sorted(NORMS)}, got {norm!r}")

@@ -16,13 +16,13 @@ import torch
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from fst.config import command
+from fst.config import build
 from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, load_image, save_image
+from fst.data.styles import load_style_image
 from fst.errors import FstError
-from fst.inference import pick_device
+from fst.inference.device import pick_device
 from fst.io import atomic_path
 from fst.losses.perceptual import PerceptualLoss
-from fst.train import build, load_style_image
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +43,19 @@ class Optimized:
 def optimize_image(
     content: torch.Tensor,
     criterion: PerceptualLoss,
-    optimizer: str = "lbfgs",
-    steps: int = 300,
-    lr: float | None = None,
-    init: str = "content",
-    seed: int = 0,
-    progress: bool = True,
+    *,
+    optimizer: str,
+    steps: int,
+    lr: float | None,
+    init: str,
+    seed: int,
+    progress: bool,
 ) -> Optimized:
     """Optimize an image's pixels to minimise ``criterion`` against ``content`` (criterion's style already set).
 
-    ``steps`` counts loss evaluations (L-BFGS evaluates the loss more than once per iteration).
+    ``optimizer`` is lbfgs or adam; ``steps`` counts loss evaluations (L-BFGS evaluates the loss more than once
+    per iteration); ``lr`` None takes the optimizer's usual one; ``init`` starts from the content or from noise
+    (drawn with ``seed``); ``progress`` shows a progress bar. ``conf/optimize.yaml`` has the defaults.
     """
     if optimizer not in OPTIMIZERS:
         raise FstError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
@@ -125,7 +128,7 @@ def save_loss_curve(history: list[dict[str, float]], csv_path: Path, png_path: P
 
 
 def optimize(cfg: DictConfig) -> Path:
-    """Run ``scripts/optimize.py``: optimize one photo in one style; return the image's path."""
+    """Optimize one photo in one style as ``conf/optimize.yaml`` says; return the image's path."""
     content_path = Path(cfg.content).expanduser()
     if not content_path.is_file():
         raise FstError(f"content image not found: {content_path}; pass content=/path/to/photo.jpg")
@@ -142,9 +145,10 @@ def optimize(cfg: DictConfig) -> Path:
         raise FstError(f"content: {exc}") from None
     device = pick_device(cfg.device)
     criterion = build(cfg.loss).to(device)
-    criterion.set_style(load_style_image(cfg.style).to(device))
+    criterion.set_style(load_style_image(cfg.style.image, cfg.style.size).to(device))
     result = optimize_image(
-        content.unsqueeze(0).to(device), criterion, cfg.optimizer, cfg.steps, cfg.lr, cfg.init, cfg.seed
+        content.unsqueeze(0).to(device), criterion,
+        optimizer=cfg.optimizer, steps=cfg.steps, lr=cfg.lr, init=cfg.init, seed=cfg.seed, progress=cfg.progress,
     )
     save_image(result.image[0], output)
     stem = output.with_suffix("")
@@ -155,12 +159,3 @@ def optimize(cfg: DictConfig) -> Path:
         output, cfg.optimizer, len(result.history), result.seconds, result.history[-1]["total"], stem,
     )
     return output
-
-
-@command("optimize")
-def main(cfg: DictConfig) -> None:
-    optimize(cfg)
-
-
-if __name__ == "__main__":
-    main()

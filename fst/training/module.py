@@ -1,26 +1,30 @@
-"""The LightningModule that trains one TransformerNet for one style."""
+"""The LightningModule that trains a style network against the perceptual loss of its styles."""
 
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from torch import nn
+from torch.optim.lr_scheduler import ChainedScheduler, LinearLR
 from torch.utils.checkpoint import checkpoint
 from torchvision.utils import make_grid
 
-from fst.checkpoint import NET_PREFIX
 from fst.data.images import save_image
 from fst.errors import FstError
+from fst.hardware import device_name
 from fst.losses.perceptual import PerceptualLoss
-from fst.models.transformer_net import TransformerNet
+from fst.models.card import LossSpec, ModelCard, StyleSpec, TrainingRecord
+from fst.models.files import NET_PREFIX
+from fst.models.registry import architecture_of
+from fst.training.loggers import log_image
 
 log = logging.getLogger(__name__)
-# The perceptual loss's VGG16 stays in eval mode on purpose; Lightning would warn about it every run.
-warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
 
 
 class NonFiniteLossError(FstError):
@@ -28,45 +32,43 @@ class NonFiniteLossError(FstError):
 
 
 class StyleTransferModule(pl.LightningModule):
-    """Trains ``net`` to minimise ``criterion`` against one style image.
+    """Trains ``net`` to minimise ``criterion`` against its styles; its checkpoints carry the model card.
 
     Args:
-        net: the TransformerNet being trained (the only trained parameters).
-        criterion: the perceptual loss (frozen VGG16; never saved in checkpoints).
-        style_image: (1, 3, H, W) style image in [0, 1] at the training style size.
-        style_name: recorded in checkpoints and exports.
+        net: the style network being trained (the only trained parameters), of a registered architecture.
+        criterion: the perceptual loss (frozen VGG; never saved in checkpoints).
+        styles: the styles, as the card records them.
+        style_images: one (1, 3, H, W) painting in [0, 1] per style, at its style size.
         optimizer: ``params -> Optimizer`` (a Hydra partial).
         scheduler: ``optimizer -> LR scheduler`` stepped every step, or None.
         num_samples: eval images shown in the sample grid of each validation.
         skip_nonfinite_batches: batches with a NaN/inf loss skipped before training stops with an error.
-        channels_last: train in the channels-last memory format (faster convolutions on GPU tensor cores).
-        compile: ``torch.compile`` the TransformerNet and the VGG16 trunk (the first steps of each size compile).
-        activation_checkpointing: keep only the TransformerNet's input for backward and recompute its
-            activations there (on CPU, 300 MB less at batch 4 and 256 px for about 10% more time).
-        check_finite_every_n_steps: look for a non-finite loss every N steps; each look waits for the device, so
-            GPUs use a large N. Skipping bad batches (``skip_nonfinite_batches``) looks at every step.
+        channels_last, compile, activation_checkpointing, check_finite_every_n_steps: the speed switches of
+            ``performance.*`` (conf/trainer/default.yaml says what each does).
     """
 
     def __init__(
         self,
-        net: TransformerNet,
+        net: nn.Module,
         criterion: PerceptualLoss,
-        style_image: torch.Tensor,
-        style_name: str,
+        styles: list[StyleSpec],
+        style_images: list[torch.Tensor],
         optimizer: Callable,
-        scheduler: Callable | None = None,
-        num_samples: int = 8,
-        skip_nonfinite_batches: int = 0,
-        channels_last: bool = False,
-        compile: bool = False,
-        activation_checkpointing: bool = False,
-        check_finite_every_n_steps: int = 1,
+        scheduler: Callable | None,
+        num_samples: int,
+        skip_nonfinite_batches: int,
+        channels_last: bool,
+        compile: bool,
+        activation_checkpointing: bool,
+        check_finite_every_n_steps: int,
     ):
         super().__init__()
+        if len(styles) != len(style_images):
+            raise ValueError("one style image per style")
         self.net = net
         self.criterion = criterion
-        self.style_name = style_name
-        self.register_buffer("style_image", style_image, persistent=False)
+        self.styles = list(styles)
+        self.style_images = list(style_images)  # moved to the device in on_fit_start
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.num_samples = num_samples
         self.skip_nonfinite_batches = skip_nonfinite_batches
@@ -80,9 +82,14 @@ class StyleTransferModule(pl.LightningModule):
         self.skipped_files: set[str] = set()
         self._reported_skipped = 0
         self._samples: list[tuple[torch.Tensor, torch.Tensor]] = []
-        # Set by continue_from: Adam's moments start afresh there, and its first steps at the full LR
-        # (every weight moved by about lr) would undo much of the training; ramp the LR up instead.
-        self.lr_warmup_start, self.lr_warmup_steps = 0, 0
+        # Set when a run continues from an export: Adam's moments start afresh there, and its first steps at the
+        # full LR (every weight moved by about lr) would undo much of the training, so the LR ramps up instead.
+        self.lr_warmup_steps = 0
+        # Training wall time, summed over every resumed run (kept in the card of each checkpoint).
+        self.seconds_before, self._started = 0.0, None
+        self._base_schedule = None
+
+    # --- set-up ----------------------------------------------------------------------------------------
 
     def configure_model(self) -> None:
         # In place, so parameter names (and checkpoints) stay those of the plain modules.
@@ -93,7 +100,16 @@ class StyleTransferModule(pl.LightningModule):
             self.criterion.vgg.compile(dynamic=False)
 
     def on_fit_start(self) -> None:
-        self.criterion.set_style(self.style_image)  # once per run, on the training device
+        # Once per run, on the training device: the Gram targets of every style.
+        self.criterion.set_styles([image.to(self.device) for image in self.style_images], [s.style_weight for s in self.styles])
+
+    def on_train_start(self) -> None:
+        self._started = time.monotonic()
+
+    def train_seconds(self) -> float:
+        return self.seconds_before + (time.monotonic() - self._started if self._started is not None else 0.0)
+
+    # --- steps -----------------------------------------------------------------------------------------
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.net(images.contiguous(memory_format=self.memory_format))
@@ -170,33 +186,64 @@ class StyleTransferModule(pl.LightningModule):
         contents = torch.cat([c for c, _ in samples])
         stylized = torch.cat([s for _, s in samples])
         grid = make_grid(torch.cat([contents, stylized]), nrow=len(contents), padding=2, pad_value=1.0)
-        path = Path(self.trainer.default_root_dir) / "samples" / f"step_{self.global_step:07d}.jpg"
-        save_image(grid, path)
-        if hasattr(self.logger, "log_image"):
-            self.logger.log_image(key="val/samples", images=[grid], step=self.global_step)
+        save_image(grid, Path(self.trainer.default_root_dir) / "samples" / f"step_{self.global_step:07d}.jpg")
+        log_image(self.logger, "val/samples", grid, self.global_step)
 
-    def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure=None) -> None:
-        done = self.global_step - self.lr_warmup_start + 1
-        if not self.lr_warmup_steps or not 0 < done < self.lr_warmup_steps:
-            return super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
-        # Scaled for this step only: the LR scheduler goes on from the unscaled LR.
-        factor = done / self.lr_warmup_steps
-        for group in optimizer.param_groups:
-            group["lr"] *= factor
-        super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
-        for group in optimizer.param_groups:
-            group["lr"] /= factor
+    # --- optimizer and LR schedule ---------------------------------------------------------------------
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(params=self.net.parameters())
-        if self.scheduler_factory is None:
+        schedulers = []
+        if self.scheduler_factory is not None:
+            schedule = self.scheduler_factory(optimizer=optimizer)
+            with warnings.catch_warnings():  # stepped before any optimizer.step(), on purpose
+                warnings.simplefilter("ignore", UserWarning)
+                for _ in range(self.trainer.global_step):  # a run continued from an export starts past step 0
+                    schedule.step()
+            schedulers.append(schedule)
+        if self.lr_warmup_steps:
+            # Multiplies whatever LR the schedule gives by 1/N, 2/N, ... 1 over the first N steps.
+            schedulers.insert(0, LinearLR(optimizer, start_factor=1 / self.lr_warmup_steps, total_iters=self.lr_warmup_steps))
+        self._base_schedule = schedulers[-1] if schedulers else None  # its base_lrs are the starting LRs
+        if not schedulers:
             return optimizer
-        scheduler = self.scheduler_factory(optimizer=optimizer)
-        with warnings.catch_warnings():  # stepped before any optimizer.step(), on purpose
-            warnings.simplefilter("ignore", UserWarning)
-            for _ in range(self.trainer.global_step):  # a run continued from an export starts past step 0
-                scheduler.step()
+        scheduler = schedulers[0] if len(schedulers) == 1 else ChainedScheduler(schedulers, optimizer=optimizer)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    # --- the card and checkpoints ----------------------------------------------------------------------
+
+    def model_card(self) -> ModelCard:
+        """The card of the network as trained so far."""
+        trainer = self.trainer
+        data = trainer.datamodule
+        optimizer = trainer.optimizers[0] if trainer.optimizers else None
+        if self._base_schedule is not None:
+            lr = self._base_schedule.base_lrs[0]  # the starting LR, not where the schedule has got to
+        else:
+            lr = optimizer.param_groups[0]["lr"] if optimizer else None
+        schedule = None
+        if self.scheduler_factory is not None:  # a Hydra partial of a torch scheduler class
+            schedule = getattr(self.scheduler_factory, "func", self.scheduler_factory).__name__
+        world = trainer.world_size
+        training = TrainingRecord(
+            steps=trainer.global_step,
+            image_size=getattr(data, "image_size", None),
+            # images per optimizer step: the loader's batch on every device, times accumulation
+            batch_size=data.batch_size * world * trainer.accumulate_grad_batches if data is not None else None,
+            optimizer=type(optimizer).__name__ if optimizer else None,
+            lr=lr,
+            lr_scheduler=schedule,
+            precision=str(trainer.precision),
+            seconds=round(self.train_seconds()),
+            hardware=(f"{world}x " if world > 1 else "") + device_name(trainer.strategy.root_device),
+        )
+        return ModelCard(
+            architecture=architecture_of(self.net),
+            network=dict(self.net.config),
+            styles=tuple(self.styles),
+            loss=LossSpec(**self.criterion.config),
+            training=training,
+        )
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         if not all(torch.isfinite(p).all() for p in self.net.parameters()):
@@ -205,9 +252,15 @@ class StyleTransferModule(pl.LightningModule):
                 f"the network's weights became non-finite by step {self.global_step}; not saving them. "
                 f"The last good checkpoint is kept in {self.trainer.default_root_dir}/checkpoints"
             )
-        # The frozen VGG16 is rebuilt from its weights file; keep 60 MB of it out of every checkpoint.
+        # The frozen VGG is rebuilt from its weights file; keep its 60 MB out of every checkpoint.
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k.startswith(NET_PREFIX)}
-        checkpoint["fst"] = {"model_config": self.net.config, "style": self.style_name}
+        checkpoint["fst"] = self.model_card().to_dict()
+        checkpoint["fst_lr_warmup_steps"] = self.lr_warmup_steps  # the scheduler's shape, for its saved state
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["state_dict"].update({f"criterion.{k}": v for k, v in self.criterion.state_dict().items()})
+        self.lr_warmup_steps = checkpoint.get("fst_lr_warmup_steps", 0)
+        seconds = checkpoint["fst"].get("training", {}).get("seconds")
+        if seconds is None:  # fst 0.1 kept the clock in its export callback's state
+            seconds = next((s["train_seconds"] for s in checkpoint.get("callbacks", {}).values() if "train_seconds" in s), 0.0)
+        self.seconds_before = float(seconds or 0.0)

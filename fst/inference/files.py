@@ -1,11 +1,8 @@
-"""Stylize images, folders, videos and GIFs with a per-style checkpoint:
-``python scripts/stylize.py ckpt=<style>.safetensors input=<image, folder or video> [output=...]`` (or ``fst-stylize``).
-"""
+"""Stylize what ``input=`` names (an image, a folder, a video or a GIF) into files, as ``conf/stylize.yaml`` says."""
 
 from __future__ import annotations
 
 import logging
-import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -13,12 +10,13 @@ import torch
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from fst.checkpoint import load_style_model
-from fst.config import command
 from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, find_images, is_image_file, load_image, save_image
 from fst.errors import FstError
-from fst.inference import Stylizer, pick_device
-from fst.video import VIDEO_EXTENSIONS, stylize_gif, stylize_video
+from fst.inference.stylizer import Stylizer
+from fst.inference.video import VIDEO_EXTENSIONS, stylize_gif, stylize_video
+from fst.models.card import ModelCard
+from fst.models.files import load_style_model
+from fst.models.zoo import resolve_model
 
 log = logging.getLogger(__name__)
 ANIMATED_EXTENSIONS = (*VIDEO_EXTENSIONS, ".gif")
@@ -47,25 +45,13 @@ def plan_outputs(input: str, output: str | None, style: str) -> list[tuple[Path,
     raise FstError(f"input not found: {source}")
 
 
-def build_stylizer(cfg: DictConfig) -> tuple[Stylizer, dict]:
+def build_stylizer(cfg: DictConfig) -> tuple[Stylizer, ModelCard]:
     if cfg.batch_size <= 0:
         raise FstError(f"batch_size must be > 0, got {cfg.batch_size}")
     if cfg.size is not None and cfg.size <= 0:
         raise FstError(f"size must be > 0 (the long side in pixels) or null, got {cfg.size}")
-    net, metadata = load_style_model(cfg.ckpt)
-    stylizer = Stylizer(
-        net,
-        device=pick_device(cfg.device),
-        precision=cfg.precision,
-        channels_last=cfg.channels_last,
-        compile=cfg.compile,
-        tile_size=cfg.tile_size,
-        tile_overlap=cfg.tile_overlap,
-        stats_size=cfg.stats_size,
-        strength=cfg.strength,
-        preserve_color=cfg.preserve_color,
-    )
-    return stylizer, metadata
+    net, card = load_style_model(resolve_model(cfg.ckpt))
+    return Stylizer.from_config(net, cfg), card
 
 
 def _stylize_images(stylizer: Stylizer, pairs: list[tuple[Path, Path]], cfg: DictConfig) -> tuple[list[Path], list[str]]:
@@ -94,8 +80,8 @@ def _stylize_images(stylizer: Stylizer, pairs: list[tuple[Path, Path]], cfg: Dic
 
 def stylize(cfg: DictConfig) -> list[Path]:
     """Stylize ``cfg.input`` (an image, a folder, a video or a GIF); return the files written."""
-    stylizer, metadata = build_stylizer(cfg)
-    pairs = plan_outputs(cfg.input, cfg.output, metadata.get("style", "style"))
+    stylizer, card = build_stylizer(cfg)
+    pairs = plan_outputs(cfg.input, cfg.output, card.name)
     for source, destination in pairs:
         if destination.resolve() == source.resolve():
             raise FstError(f"output would overwrite the input {source}; choose another output")
@@ -119,14 +105,3 @@ def stylize(cfg: DictConfig) -> list[Path]:
     if failures:
         log.warning("%d of %d inputs could not be read and were skipped", len(failures), len(pairs))
     return written
-
-
-@command("stylize")
-def main(cfg: DictConfig) -> None:
-    written = stylize(cfg)
-    where = f": {os.path.commonpath(written) if len(written) > 1 else written[0]}" if written else ""
-    print(f"fst: wrote {len(written)} file(s){where}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,22 +1,19 @@
-"""Experiment loggers: W&B online when credentials exist, otherwise offline with a notice."""
+"""Experiment loggers: W&B (online when credentials exist, otherwise offline with a notice), TensorBoard, CSV."""
 
 from __future__ import annotations
 
 import csv
 import netrc
 import os
-import warnings
 from pathlib import Path
 from urllib.parse import urlparse
 
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.loggers import CSVLogger, Logger, WandbLogger
+from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
 from pytorch_lightning.loggers.logger import rank_zero_experiment
 from pytorch_lightning.utilities import rank_zero_only
-
-# Said by Lightning's CSV writer, which ResumableCSVLogger keeps from deleting anything.
-warnings.filterwarnings("ignore", message=r"Experiment logs directory .* exists and is not empty")
 
 
 def wandb_credentials_available() -> bool:
@@ -106,6 +103,14 @@ def _step(row: dict) -> int:
 def log_config(logger: Logger | bool, cfg: DictConfig) -> None:
     if logger:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+
+
+def log_image(logger: Logger | bool, key: str, image: torch.Tensor, step: int) -> None:
+    """Log a (3, H, W) image in [0, 1], e.g. the sample grid, to loggers that keep images (W&B, TensorBoard)."""
+    if isinstance(logger, WandbLogger):
+        logger.log_image(key=key, images=[image], step=step)
+    elif isinstance(logger, TensorBoardLogger):
+        logger.experiment.add_image(key, image, global_step=step)
 
 
 def log_model_artifact(logger: Logger | bool, path: Path, name: str, metadata: dict) -> None:

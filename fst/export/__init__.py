@@ -1,0 +1,1 @@
+"""Export style models for other runtimes: ONNX and TorchScript."""

@@ -1,0 +1,1 @@
+"""Stylization: devices and precision, the Stylizer engine, seamless tiling, colour, files, video and GIFs."""

@@ -1,0 +1,135 @@
+"""The stylization engine shared by every entry point: precision, memory format, compilation, tiling of
+huge images with consistent instance-norm statistics, style strength and colour preservation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from omegaconf import DictConfig
+from torch import nn
+
+from fst.errors import FstError
+from fst.inference.color import keep_colors
+from fst.inference.device import PRECISIONS, default_precision, pick_device
+from fst.inference.tiling import feather, fixed_norm_stats, record_norm_stats, spans
+
+
+@dataclass
+class Stylizer:
+    """Runs a style network on (B, 3, H, W) images in [0, 1] and returns images of the same size.
+
+    Its options are ``conf/inference/default.yaml``, shared by stylize and evaluate (:meth:`from_config`).
+
+    Args:
+        net: the trained network (any device; moved to ``device``).
+        device: where to run.
+        precision: ``fp32``, ``bf16`` or ``fp16`` autocast (``auto``: per device, see default_precision).
+        channels_last: NHWC memory format (``None``: on CUDA only, where cuDNN is faster with it).
+        compile: ``torch.compile`` the network; the first call of each input size is slow.
+        tile_size: images with a side above this are stylized in overlapping tiles of this size.
+        tile_overlap: overlap between neighbouring tiles, in pixels.
+        stats_size: tiled images take their instance-norm statistics from a copy downscaled to this long
+            side (``None``: the tile size, so that pass needs no more memory than a tile).
+        strength: 1 = full style, 0 = the input unchanged; in between blends the two.
+        preserve_color: keep the input's colours, taking only the stylized luminance (Gatys et al. 2016).
+    """
+
+    net: nn.Module
+    device: torch.device
+    precision: str
+    channels_last: bool | None
+    compile: bool
+    tile_size: int
+    tile_overlap: int
+    stats_size: int | None
+    strength: float
+    preserve_color: bool
+
+    @classmethod
+    def from_config(cls, net: nn.Module, cfg: DictConfig) -> Stylizer:
+        """A Stylizer with the options of ``cfg`` (a stylize or evaluate config)."""
+        options = {f.name: cfg[f.name] for f in fields(cls) if f.name not in ("net", "device")}
+        return cls(net, device=pick_device(cfg.device), **options)
+
+    def __post_init__(self):
+        if self.precision == "auto":
+            self.precision = default_precision(self.device)
+        if self.precision not in PRECISIONS:
+            raise FstError(f"precision={self.precision} is not one of auto, {', '.join(PRECISIONS)}")
+        if self.precision == "fp16" and self.device.type == "cpu":
+            raise FstError("precision=fp16 needs a GPU; on CPU use precision=bf16 or fp32")
+        if not 0 <= self.strength <= 1:
+            raise FstError(f"strength must be between 0 and 1, got {self.strength}")
+        if self.tile_size < 64 or not 0 <= self.tile_overlap <= self.tile_size // 2:
+            raise FstError("tile_size must be >= 64 and tile_overlap between 0 and tile_size/2")
+        if self.channels_last is None:
+            self.channels_last = self.device.type == "cuda"
+        self.net = self.net.to(self.device).eval().requires_grad_(False)
+        if self.channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
+        # Static shapes: each new input size compiles once (torch 2.15's inductor fails on this network's
+        # symbolic padding arithmetic), which suits videos and same-size batches.
+        self._run = torch.compile(self.net, dynamic=False) if self.compile else self.net
+
+    def _autocast(self):
+        dtype = PRECISIONS[self.precision]
+        return torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None)
+
+    def _forward(self, images: torch.Tensor) -> torch.Tensor:
+        images = images.to(self.device, non_blocking=True)
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        with self._autocast():
+            return self._run(images).float().clamp_(0, 1)
+
+    @torch.inference_mode()
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        """Stylize a batch; returns a float32 CPU tensor of the input's shape."""
+        if self.strength == 0:
+            return images.clone()
+        height, width = images.shape[-2:]
+        if max(height, width) > self.tile_size:
+            stylized = torch.cat([self.tiled(image.unsqueeze(0)) for image in images])
+        else:
+            try:
+                stylized = self._forward(images).cpu()
+            except torch.OutOfMemoryError:  # too big for the GPU at once: tiles fit
+                torch.cuda.empty_cache()
+                stylized = torch.cat([self.tiled(image.unsqueeze(0), tile_size=512) for image in images])
+        return self._finish(stylized, images.cpu().float())
+
+    def tiled(self, image: torch.Tensor, tile_size: int | None = None) -> torch.Tensor:
+        """Stylize one (1, 3, H, W) image tile by tile; peak memory depends on the tile size, not the image.
+
+        Every tile is normalized with the instance-norm statistics of the whole image (measured on a copy
+        downscaled to ``stats_size``), so tiles agree and feathered blending leaves no seam.
+        """
+        tile = min(tile_size or self.tile_size, *image.shape[-2:])
+        overlap = min(self.tile_overlap, tile // 2)
+        height, width = image.shape[-2:]
+        scale = min(1.0, (self.stats_size or tile) / max(height, width))
+        small = image if scale == 1 else F.interpolate(image, scale_factor=scale, mode="area")
+        with self._autocast():
+            stats = record_norm_stats(self.net, small.to(self.device))
+        output = torch.zeros(1, 3, height, width)
+        total = torch.zeros(1, 1, height, width)
+        with fixed_norm_stats(self.net, stats):
+            for top, bottom in spans(height, tile, overlap):
+                for left, right in spans(width, tile, overlap):
+                    crop = image[..., top:bottom, left:right]
+                    # the eager network: compiled graphs do not see the patched norm layers
+                    with self._autocast():
+                        result = self.net(crop.to(self.device)).float().clamp_(0, 1).cpu()
+                    weight = feather(top, bottom, height, overlap)[:, None] * feather(left, right, width, overlap)[None, :]
+                    output[..., top:bottom, left:right] += result * weight
+                    total[..., top:bottom, left:right] += weight
+        return output / total
+
+    def _finish(self, stylized: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+        if self.preserve_color:
+            stylized = keep_colors(stylized, content)
+        if self.strength < 1:
+            stylized = torch.lerp(content, stylized, self.strength)
+        return stylized

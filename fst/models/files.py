@@ -1,0 +1,138 @@
+"""Style-model files: network weights plus their model card.
+
+``save_style_model`` writes an export (``.safetensors``); ``load_style_model`` and ``read_card`` read an export
+or a Lightning ``.ckpt`` from training, of any registered architecture. Nothing is ever unpickled unsafely:
+safetensors holds no code, and ``.ckpt`` files are read with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from fst.errors import FstError, one_line_reason
+from fst.io import atomic_path
+from fst.models.card import FORMAT, FORMAT_VERSION, ModelCard, card_from_v1
+from fst.models.registry import build_network
+
+DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
+NET_PREFIX = "net."  # where the LightningModule keeps the network
+CARD_KEY = "fst_card"  # the card's key in an export's metadata
+
+
+def save_style_model(net: nn.Module, path: str | Path, card: ModelCard, dtype: str) -> Path:
+    """Write the network's weights (``dtype``: float16, bfloat16 or float32) and its card, atomically."""
+    if dtype not in DTYPES:
+        raise FstError(f"export dtype must be one of {list(DTYPES)}, got {dtype!r}")
+    state = {k: v.detach().to("cpu", DTYPES[dtype]).contiguous() for k, v in net.state_dict().items()}
+    return _write(state, path, card)
+
+
+def update_card(path: str | Path, card: ModelCard) -> Path:
+    """Rewrite an export's card, keeping its tensors exactly (e.g. to record evaluation figures)."""
+    return _write(load_file(str(path)), path, card)
+
+
+def _write(state: dict[str, torch.Tensor], path: str | Path, card: ModelCard) -> Path:
+    metadata = {"format": f"{FORMAT}/{FORMAT_VERSION}", CARD_KEY: card.to_json()}
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        save_file(state, tmp, metadata=metadata)
+    return path
+
+
+def _card_from_metadata(path: Path, metadata: dict[str, str]) -> ModelCard:
+    form = metadata.get("format", "")
+    try:
+        if form == f"{FORMAT}/1":
+            return card_from_v1(metadata)
+        if form.startswith(f"{FORMAT}/") and CARD_KEY in metadata:
+            return ModelCard.from_json(metadata[CARD_KEY])
+    except FstError as exc:
+        raise FstError(f"cannot read the model card of {path}: {exc}") from None
+    raise FstError(f"{path} is a safetensors file but not an fst style model (no '{FORMAT}' metadata)")
+
+
+def _card_from_checkpoint(path: Path, checkpoint: dict) -> ModelCard:
+    section = checkpoint["fst"]
+    try:
+        if "format_version" in section:
+            return ModelCard.from_dict(section)
+        return card_from_v1(section, steps=checkpoint.get("global_step", 0))
+    except FstError as exc:
+        raise FstError(f"cannot read the model card of {path}: {exc}") from None
+
+
+def load_training_checkpoint(path: str | Path) -> dict:
+    """A Lightning checkpoint written by fst training, loaded without running any pickled code."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FstError(f"checkpoint not found: {path}")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated files; pickles that would run code are refused here
+        raise FstError(f"cannot read checkpoint {path} (refused or damaged): {one_line_reason(exc)}") from None
+    if not isinstance(checkpoint, dict) or "fst" not in checkpoint or "state_dict" not in checkpoint:
+        raise FstError(f"{path} is not a checkpoint written by fst training (no 'fst' section)")
+    return checkpoint
+
+
+def _read_export(path: Path, tensors: bool) -> tuple[dict[str, torch.Tensor] | None, ModelCard]:
+    if not path.is_file():
+        raise FstError(f"checkpoint not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = dict(f.metadata() or {})
+        card = _card_from_metadata(path, metadata)
+        return (load_file(str(path)) if tensors else None), card
+    except FstError:
+        raise
+    except Exception as exc:  # truncated files, foreign formats, ...
+        raise FstError(f"cannot read checkpoint {path}: {one_line_reason(exc)}") from None
+
+
+def read_card(path: str | Path) -> ModelCard:
+    """The card of an export or a Lightning checkpoint, without building the network."""
+    path = Path(path).expanduser()
+    if path.suffix == ".safetensors":
+        return _read_export(path, tensors=False)[1]
+    return _card_from_checkpoint(path, load_training_checkpoint(path))
+
+
+def load_style_model(path: str | Path) -> tuple[nn.Module, ModelCard]:
+    """The network of an export or a Lightning ``.ckpt`` (on CPU, fp32, in eval mode) and its card."""
+    path = Path(path).expanduser()
+    if path.suffix == ".safetensors":
+        state, card = _read_export(path, tensors=True)
+    else:
+        checkpoint = load_training_checkpoint(path)
+        card = _card_from_checkpoint(path, checkpoint)
+        state = {k[len(NET_PREFIX):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(NET_PREFIX)}
+    try:
+        net = build_network(card.architecture, card.network)
+    except FstError as exc:
+        raise FstError(f"checkpoint {path}: {exc}") from None
+    check_state_fits(net, state, path)
+    net.load_state_dict({k: v.float() for k, v in state.items()})
+    return net.eval(), card
+
+
+def check_state_fits(net: nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
+    """One-line errors for tensors that are missing, unexpected or of the wrong shape for ``net``."""
+    expected = net.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise FstError(
+            f"checkpoint {path} does not match its {type(net).__name__} config: "
+            f"missing {missing[:3]}{'...' if len(missing) > 3 else ''}, "
+            f"unexpected {unexpected[:3]}{'...' if len(unexpected) > 3 else ''}"
+        )
+    wrong_shape = [k for k, v in state.items() if v.shape != expected[k].shape]
+    if wrong_shape:
+        k = wrong_shape[0]
+        raise FstError(f"checkpoint {path}: tensor {k} has shape {tuple(state[k].shape)}, expected {tuple(expected[k].shape)}")

@@ -1,0 +1,26 @@
+"""Where fst's configs and shipped models are: inside the installed package, or at the top of a checkout.
+
+A wheel carries ``conf/`` and ``checkpoints/`` as ``fst/conf`` and ``fst/checkpoints``; a source checkout
+(``pip install -e .``) keeps them at the repository's top level, where users edit and add to them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def resource_dir(name: str) -> Path:
+    """``fst/<name>`` in an installed wheel, else ``<checkout>/<name>``."""
+    packaged = PACKAGE_DIR / name
+    if packaged.is_dir():
+        return packaged
+    checkout = PACKAGE_DIR.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / name).is_dir():
+        return checkout / name
+    raise FileNotFoundError(f"fst's {name}/ folder is missing from {PACKAGE_DIR} and {checkout}; reinstall fst")
+
+
+CONF_DIR = resource_dir("conf")
+CHECKPOINTS_DIR = resource_dir("checkpoints")

@@ -1,0 +1,1 @@
+"""Training: the LightningModule, its callbacks, loggers, checkpoint writing, resuming, and the run itself."""

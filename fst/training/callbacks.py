@@ -1,0 +1,97 @@
+"""Training callbacks: the style-model export, and a checkpoint when a run is interrupted."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+
+import pytorch_lightning as pl
+from pytorch_lightning.utilities import rank_zero_info
+from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+from fst.models.files import save_style_model
+from fst.training.loggers import log_model_artifact
+
+log = logging.getLogger(__name__)
+
+
+class ExportStyleModel(pl.Callback):
+    """Write ``<dirpath>/<name>.safetensors`` at every checkpoint and once when training ends.
+
+    The export is what `stylize` and the shipped zoo use: the network's weights only (fp16 by default) and
+    the model card. At the end it is also logged as a W&B model artifact.
+    """
+
+    def __init__(self, dirpath: str | Path, name: str, dtype: str):
+        self.path = Path(dirpath) / f"{name}.safetensors"
+        self.name, self.dtype = name, dtype
+        self.exported_step: int | None = None
+
+    def export(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> Path:
+        if self.exported_step != trainer.global_step:  # the final checkpoint and train end share a step
+            save_style_model(pl_module.net, self.path, pl_module.model_card(), dtype=self.dtype)
+            self.exported_step = trainer.global_step
+        return self.path
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint) -> None:
+        if trainer.is_global_zero:
+            self.export(trainer, pl_module)
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        if trainer.is_global_zero:
+            path = self.export(trainer, pl_module)
+            log.info("exported style model: %s (step %d)", path, trainer.global_step)
+            log_model_artifact(trainer.logger, path, name=f"{self.name}-model", metadata={"steps": trainer.global_step})
+
+
+class CheckpointOnInterrupt(pl.Callback):
+    """Save ``<dirpath>/last.ckpt`` when a run is stopped by Ctrl+C (SIGINT) or SIGTERM, then exit.
+
+    Both signals take effect at the end of the current step, so the saved state is consistent:
+    Lightning defers SIGTERM itself; SIGINT is deferred here. A second Ctrl+C stops at once, without
+    saving (the last periodic checkpoint stays). SLURM's pre-emption signal is Lightning's own
+    auto-requeue (SIGUSR1: checkpoint and requeue).
+    """
+
+    def __init__(self, dirpath: str | Path):
+        self.path = Path(dirpath) / "last.ckpt"
+        self.interrupted = False
+        self._stopping_at_step_end = False
+        self._previous_handler = None
+
+    def _on_sigint(self, signum, frame) -> None:
+        if self.interrupted:
+            raise KeyboardInterrupt
+        self.interrupted = True
+        rank_zero_info("fst: interrupted; saving a checkpoint after this step (Ctrl+C again to stop at once)")
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        if self.interrupted:
+            self._stopping_at_step_end = True
+            raise KeyboardInterrupt  # Lightning's graceful shutdown, now at a step boundary
+
+    def on_exception(self, trainer, pl_module, exception) -> None:
+        self._restore_handler()
+        at_step_end = isinstance(exception, SIGTERMException) or (
+            isinstance(exception, KeyboardInterrupt) and self._stopping_at_step_end
+        )
+        if at_step_end:
+            trainer.save_checkpoint(self.path, weights_only=False)
+            rank_zero_info(
+                f"fst: stopped at step {trainer.global_step}; checkpoint saved to {self.path}. "
+                f"Resume with ckpt_path={self.path} (or ckpt_path=last in the same run folder)"
+            )
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self._restore_handler()
+
+    def _restore_handler(self) -> None:
+        if self._previous_handler is not None:
+            signal.signal(signal.SIGINT, self._previous_handler)
+            self._previous_handler = None

@@ -1,0 +1,92 @@
+"""Going on with a run: resuming from its Lightning checkpoints, or continuing from its export when they are gone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytorch_lightning as pl
+from pytorch_lightning.utilities import rank_zero_info
+
+from fst.errors import FstError
+from fst.models.card import ModelCard
+from fst.models.files import load_style_model, read_card
+from fst.models.registry import architecture_of
+from fst.training.module import StyleTransferModule
+
+
+def resolve_resume_path(ckpt_path: str | None, run_dir: Path, module: StyleTransferModule) -> str | None:
+    """The checkpoint to resume from, checked before training starts (safe to load, same model).
+
+    ``last`` means the newest checkpoint of this run folder: ``checkpoints/*.ckpt`` (a kill can land between
+    writing ``step_N.ckpt`` and ``last.ckpt``) or Lightning's SLURM ``hpc_ckpt_*.ckpt``. Writes are atomic, so
+    every one of them is complete. When there is none yet the run starts fresh: one command serves both.
+    """
+    if not ckpt_path:
+        return None
+    if ckpt_path == "last":
+        candidates = [*(run_dir / "checkpoints").glob("*.ckpt"), *run_dir.glob("hpc_ckpt_*.ckpt")]
+        if not candidates:
+            rank_zero_info(f"fst: ckpt_path=last: no checkpoint in {run_dir} yet; starting the run")
+            return None
+        path = max(candidates, key=lambda p: p.stat().st_mtime)
+    else:
+        path = Path(ckpt_path).expanduser()
+        if not path.is_file():
+            raise FstError(f"ckpt_path: checkpoint not found: {path}; pass a .ckpt file or ckpt_path=last")
+    check_same_model("ckpt_path", path, read_card(path), module)
+    return str(path)
+
+
+def check_same_model(option: str, path: Path, card: ModelCard, module: StyleTransferModule) -> None:
+    """One-line error when a checkpoint's network is not the one this run builds."""
+    if card.architecture != architecture_of(module.net):
+        raise FstError(f"{option} {path} is a {card.architecture} model; this run trains a {architecture_of(module.net)}")
+    now = module.net.config
+    differences = [f"model.{k}={card.network.get(k)} in the checkpoint, {v} now" for k, v in now.items() if card.network.get(k) != v]
+    if differences:
+        raise FstError(f"{option} {path} was trained with another network: {'; '.join(differences)}")
+
+
+def continue_from_export(path: str, module: StyleTransferModule, max_steps: int) -> tuple[int, float]:
+    """Load an exported style model's weights into ``module``; return its steps and training seconds.
+
+    For runs whose Lightning checkpoints are gone (another machine, a cleaned disk): the export is all that
+    survives. Adam's moments are not in it, so they start afresh (under an LR warm-up); everything else goes on
+    from its step.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FstError(f"continue_from: style model not found: {path}; pass a <style>.safetensors that training exported")
+    net, card = load_style_model(path)
+    styles = [s.name for s in module.styles]
+    if card.style_names != styles:
+        wanted = " ".join(f"style={name}" for name in card.style_names)
+        raise FstError(
+            f"continue_from {path} is a model of style '{card.name}', not '{'+'.join(styles)}'; "
+            f"pass {wanted} (or style.name=... for your own painting)"
+        )
+    check_same_model("continue_from", path, card, module)
+    steps = card.training.steps
+    if steps >= max_steps:
+        raise FstError(
+            f"continue_from {path} was already trained {steps} steps and trainer.max_steps={max_steps}; "
+            "raise trainer.max_steps to train it further"
+        )
+    module.net.load_state_dict(net.state_dict())
+    rank_zero_info(f"fst: continuing from {path} at step {steps} (Adam's moments start afresh, the LR ramps up)")
+    return steps, float(card.training.seconds or 0.0)
+
+
+def start_at_step(trainer: pl.Trainer, step: int) -> None:
+    """Make a new fit count from ``step``, as a run resumed at that step would.
+
+    Lightning keeps its step in the fit loop's progress counters (what a checkpoint restores): the global step
+    (so ``trainer.max_steps``, checkpoint names and export steps go on from ``step``), the batches behind
+    ``val_check_interval``, and the step the loggers record. The LR scheduler catches up in configure_optimizers.
+    """
+    loop = trainer.fit_loop.epoch_loop
+    for tracker in (loop.automatic_optimization.optim_progress.optimizer.step.total, loop.batch_progress.total):
+        for field in ("ready", "started", "processed", "completed"):
+            if hasattr(tracker, field):
+                setattr(tracker, field, step)
+    loop._batches_that_stepped = step

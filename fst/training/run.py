@@ -1,0 +1,114 @@
+"""A training run as ``conf/train.yaml`` describes it: build everything, resume or continue, fit, export."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import warnings
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from pytorch_lightning.callbacks import LearningRateMonitor, TQDMProgressBar
+from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
+from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+from fst.config import build
+from fst.data.styles import load_style_image
+from fst.errors import FstError
+from fst.hardware import cpu_has_fast_bf16
+from fst.models.card import StyleSpec
+from fst.training.callbacks import ExportStyleModel
+from fst.training.checkpoint_io import AtomicCheckpointIO
+from fst.training.loggers import build_logger, log_config
+from fst.training.module import StyleTransferModule
+from fst.training.resume import continue_from_export, resolve_resume_path, start_at_step
+
+# Notices that tell a user of fst nothing: the frozen VGG stays in eval mode on purpose, and the CSV logger
+# adds to a resumed run's folder (fst.training.loggers.ResumableCSVLogger keeps its history).
+QUIET = [r".*module\(s\) in eval mode.*", r"Experiment logs directory .* exists and is not empty"]
+
+
+def build_module(cfg: DictConfig, style_image: torch.Tensor) -> StyleTransferModule:
+    """The LightningModule of ``cfg``: network, loss, the style and its painting, optimizer and speed switches."""
+    return StyleTransferModule(
+        net=build(cfg.model),
+        criterion=build(cfg.loss),
+        styles=[StyleSpec(name=cfg.style.name, size=cfg.style.size)],
+        style_images=[style_image],
+        optimizer=instantiate(cfg.optimizer),
+        scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,  # an optional group
+        num_samples=cfg.num_samples,
+        skip_nonfinite_batches=cfg.skip_nonfinite_batches,
+        **cfg.performance,
+    )
+
+
+def warn_if_bf16_is_emulated(trainer: pl.Trainer) -> None:
+    if trainer.strategy.root_device.type == "cpu" and "bf16" in str(trainer.precision) and not cpu_has_fast_bf16():
+        rank_zero_warn(
+            "fst: this CPU has no native bf16 (AVX-512 or AMX), so bf16-mixed runs over 10x slower than fp32 here; "
+            "set trainer.precision=32 (trainer=cpu picks it by itself)"
+        )
+
+
+def _callbacks(cfg: DictConfig, logger) -> list[pl.Callback]:
+    callbacks = [build(c) for c in cfg.callbacks.values() if c]
+    if not logger:  # Lightning refuses an LR monitor without a logger
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
+    if not cfg.trainer.enable_progress_bar:
+        callbacks = [c for c in callbacks if not isinstance(c, TQDMProgressBar)]
+    return callbacks
+
+
+def train(cfg: DictConfig) -> Path | None:
+    """Train as ``cfg`` says; return the path of the exported style model."""
+    with warnings.catch_warnings():
+        for message in QUIET:
+            warnings.filterwarnings("ignore", message=message)
+        return _train(cfg)
+
+
+def _train(cfg: DictConfig) -> Path | None:
+    if cfg.seed is not None:
+        pl.seed_everything(cfg.seed, workers=True)
+    if cfg.trainer.max_steps <= 0:
+        raise FstError(f"trainer.max_steps must be > 0, got {cfg.trainer.max_steps}")
+    ckpt_path = cfg.ckpt_path
+    if ckpt_path and ckpt_path != "last" and not Path(ckpt_path).expanduser().is_file():
+        raise FstError(f"ckpt_path: checkpoint not found: {ckpt_path}; pass a .ckpt file or ckpt_path=last")
+    if cfg.continue_from and not Path(cfg.continue_from).expanduser().is_file():
+        raise FstError(f"continue_from: style model not found: {cfg.continue_from}; pass a <style>.safetensors that training exported")
+    # Cheap checks first: the style image and data folders fail before the VGG is built.
+    style_image = load_style_image(cfg.style.image, cfg.style.size)
+    datamodule = build(cfg.data)
+    module = build_module(cfg, style_image)
+    ckpt_path = resolve_resume_path(ckpt_path, Path(cfg.paths.output_dir), module)
+    start_step = 0
+    if cfg.continue_from:
+        if ckpt_path:  # a checkpoint of the continued run itself is further along, with Adam's state
+            rank_zero_info(f"fst: resuming from {ckpt_path}; continue_from is ignored")
+        else:
+            start_step, module.seconds_before = continue_from_export(cfg.continue_from, module, cfg.trainer.max_steps)
+            module.lr_warmup_steps = cfg.continue_warmup_steps
+    logger = build_logger(cfg.get("logger"))  # logger=none leaves the group empty
+    log_config(logger, cfg)
+    callbacks = _callbacks(cfg, logger)
+    trainer = build(
+        cfg.trainer,
+        logger=logger,
+        callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()],
+        default_root_dir=cfg.paths.output_dir,
+    )
+    warn_if_bf16_is_emulated(trainer)
+    if start_step:
+        start_at_step(trainer, start_step)
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+    except SIGTERMException:  # checkpoint already saved by CheckpointOnInterrupt
+        sys.exit(128 + signal.SIGTERM)  # the usual status of a process ended by SIGTERM
+    exports = [c for c in callbacks if isinstance(c, ExportStyleModel)]
+    return exports[0].path if exports else None

@@ -83,7 +83,7 @@ class Evaluation:
     ssim: float
     psnr: float
     seconds: float  # stylization time per image
-    device: str  # where the time was measured, e.g. "cpu (AMD EPYC, 2 cores), fp32"
+    device: str  # where the time was measured, e.g. "CPU: AMD EPYC (2 cores), fp32"
 
 
 @dataclass(frozen=True)

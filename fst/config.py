@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import hydra
 from hydra.errors import InstantiationException
@@ -16,9 +17,27 @@ from fst.hardware import cpu_training_precision
 from fst.resources import CONF_DIR
 
 
+# Each command's config folder under conf/. The inference commands have their own, so that the training
+# groups (style, trainer, ...) are not theirs: `stylize style=candy` picks a style of a multi-style model.
+CONFIG_DIRS = {"stylize": "inference", "export": "inference"}
+
+
+def config_dir(config_name: str) -> Path:
+    return CONF_DIR / CONFIG_DIRS.get(config_name, "")
+
+
 def register_resolvers() -> None:
-    """OmegaConf resolvers the configs use: ``${cpu_precision:}`` (conf/trainer/cpu.yaml)."""
+    """OmegaConf resolvers the configs use: ``${cpu_precision:}`` (conf/trainer/cpu.yaml) and
+    ``${fst_conf_dir:<folder>}`` (a folder of conf/, wherever fst is installed)."""
     OmegaConf.register_new_resolver("cpu_precision", cpu_training_precision, replace=True)
+    OmegaConf.register_new_resolver("fst_conf_dir", lambda folder: str(CONF_DIR / folder), replace=True)
+
+
+def compose(config_name: str, overrides: list[str]) -> DictConfig:
+    """A command's config as its command line would give it, for library use (benchmarks, tests, apps)."""
+    register_resolvers()
+    with hydra.initialize_config_dir(config_dir=str(config_dir(config_name)), version_base="1.3"):
+        return hydra.compose(config_name=config_name, overrides=overrides)
 
 
 def build(cfg: DictConfig, **kwargs):
@@ -32,12 +51,12 @@ def build(cfg: DictConfig, **kwargs):
         raise
 
 
-def check_group_choices(overrides: list[str]) -> None:
-    """One-line error for ``group=option`` when conf/<group>/<option>.yaml does not exist."""
+def check_group_choices(overrides: list[str], root: Path = CONF_DIR) -> None:
+    """One-line error for ``group=option`` when <root>/<group>/<option>.yaml does not exist."""
     for override in overrides:
         key, has_value, value = override.partition("=")
         key = key.lstrip("+~")
-        group = CONF_DIR / key
+        group = root / key
         if not has_value or key.startswith("hydra") or "." in key or not group.is_dir() or value in ("", "null"):
             continue
         if "(" in value:  # sweep functions (glob, choice, range) are Hydra's to check
@@ -56,7 +75,7 @@ def command(config_name: str) -> Callable[[Callable[[DictConfig], None]], Callab
     """
 
     def decorate(run: Callable[[DictConfig], None]) -> Callable[[], None]:
-        @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)
+        @hydra.main(version_base="1.3", config_path=str(config_dir(config_name)), config_name=config_name)
         @exit_on_user_error
         def hydra_main(cfg: DictConfig) -> None:
             run(cfg)
@@ -65,7 +84,7 @@ def command(config_name: str) -> Callable[[Callable[[DictConfig], None]], Callab
         @functools.wraps(run)
         def main() -> None:
             register_resolvers()
-            check_group_choices(sys.argv[1:])
+            check_group_choices(sys.argv[1:], config_dir(config_name))
             hydra_main()
 
         return main

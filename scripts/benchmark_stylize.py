@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from fst.config import compose
 from fst.inference.device import pick_device
 from fst.inference.stylizer import Stylizer
 from fst.models import load_style_model, resolve_model
@@ -36,10 +37,8 @@ def measure(ckpt: str, device: str, width: int, height: int, batch: int, precisi
     torch.manual_seed(0)
     net = load_style_model(resolve_model(ckpt))[0]
     device = pick_device(device)
-    stylizer = Stylizer(
-        net, device=device, precision=precision, channels_last=None, compile=compile, tile_size=tile_size,
-        tile_overlap=128, stats_size=None, strength=1.0, preserve_color=False,
-    )
+    options = [f"device={device}", f"precision={precision}", f"compile={compile}", f"tile_size={tile_size}"]
+    stylizer = Stylizer.from_config(net, compose("stylize", ["ckpt=x", "input=x", *options]))
     images = torch.rand(batch, 3, height, width)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()

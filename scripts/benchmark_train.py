@@ -49,11 +49,12 @@ from torchvision import transforms
 from fst.config import build, register_resolvers
 from fst.data.datamodule import collate
 from fst.data.images import find_images
-from fst.data.styles import load_style_image
 from fst.losses.perceptual import gram_matrix
 from fst.losses.vgg import VGGFeatures
 from fst.resources import CONF_DIR
+from fst.models.card import StyleSpec
 from fst.training.run import build_module
+from fst.training.styles import training_styles
 
 
 class RandomImages(Dataset):
@@ -142,7 +143,7 @@ def run_fst(overrides: list[str], steps: int, warmup: int) -> dict:
     warnings.filterwarnings("ignore")
     cfg = compose_config(overrides)
     style = torch.rand(1, 3, cfg.style.size or 256, cfg.style.size or 256)
-    module = build_module(cfg, style)
+    module = build_module(cfg, [(StyleSpec(cfg.style.name, cfg.style.size), style)])
     timer = StepTimer()
     trainer = instantiate(
         cfg.trainer,
@@ -191,7 +192,7 @@ def run_quality(overrides: list[str], steps: int) -> dict:
     warnings.filterwarnings("ignore")
     cfg = compose_config(overrides)
     pl.seed_everything(cfg.seed, workers=True)
-    module = build_module(cfg, load_style_image(cfg.style.image, cfg.style.size))
+    module = build_module(cfg, training_styles(cfg))
     datamodule = instantiate(cfg.data)
     trainer = instantiate(
         cfg.trainer,

@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 from PIL import Image
 
-from fst.config import build, register_resolvers
+from fst.config import build, compose
 from fst.inference.stylizer import Stylizer
 from fst.models import LossSpec, ModelCard, StyleSpec, TrainingRecord, save_style_model
 from fst.resources import CONF_DIR
@@ -80,10 +79,7 @@ def tiny_overrides(data_dir: Path, output_dir: Path) -> list[str]:
     ]
 
 
-def compose_config(config_name: str, overrides: list[str]):
-    register_resolvers()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name=config_name, overrides=overrides)
+compose_config = compose  # a command's config, composed as its command line would
 
 
 def group_options(group: str) -> dict:

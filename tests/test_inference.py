@@ -38,7 +38,7 @@ def photo(width=420, height=300, seed=0) -> torch.Tensor:
 
 
 def seam_positions(length: int, tile: int, overlap: int) -> list[int]:
-    spans_ = spans(length, tile, overlap)
+    spans_ = spans(length, tile, overlap, multiple=4)
     return [(spans_[i][1] + spans_[i + 1][0]) // 2 for i in range(len(spans_) - 1)]
 
 

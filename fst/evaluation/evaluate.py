@@ -76,7 +76,8 @@ def style_criterion(card: ModelCard, path: Path, cfg: DictConfig, device: torch.
     if card.loss is None:
         raise FstError(f"{path} does not record the loss it was trained with; evaluate its .safetensors export instead")
     style = card.styles[0]
-    weights = cfg.vgg_weights.get(card.loss.backbone)
+    # one source for every backbone (vgg_weights=random), or one per backbone (vgg_weights.vgg19=...)
+    weights = cfg.vgg_weights if isinstance(cfg.vgg_weights, str) else cfg.vgg_weights.get(card.loss.backbone)
     if weights is None:
         raise FstError(f"{path} was trained with a {card.loss.backbone} loss; set vgg_weights.{card.loss.backbone}=...")
     criterion = PerceptualLoss(**card.loss.for_style(style), vgg_weights=weights).to(device)

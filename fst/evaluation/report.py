@@ -83,22 +83,15 @@ def training_table(columns: list[Column]) -> list[str]:
         t, loss, style = c.card.training, c.card.loss, c.card.styles[0]
         weights = "?"
         if loss:
-            weights = f"{loss.content_weight:g} / {style.style_weight or loss.style_weight:g} / {loss.tv_weight:g}"
+            weights = f"{loss.content_weight:g} / {loss.weight_for(style):g} / {loss.tv_weight:g}"
         hours = f"{t.seconds / 3600:.1f} h" if t.seconds is not None else "?"
         lines.append(
             f"| {c.name} | {t.steps} | {t.image_size or '?'} | {t.batch_size or '?'} | {t.images_seen or '?'} | "
             f"{weights} | {style.size or '?'} px | {hours} | {t.hardware or '?'} |"
         )
-    layers = {loss_layers(c.card) for c in columns}
+    layers = {c.card.loss.layers_text() if c.card.loss else "?" for c in columns}
     lines += ["", f"Loss layers: {'; '.join(sorted(layers))}."]
     return lines
-
-
-def loss_layers(card: ModelCard) -> str:
-    if card.loss is None:
-        return "?"
-    styles = ", ".join(f"{name} x{weight:g}" for name, weight in card.loss.style_layers.items())
-    return f"{card.loss.backbone}: content {card.loss.content_layer}, style {styles}"
 
 
 def write_results(columns: list[Column], photo_paths: list[Path], path: Path) -> None:

@@ -12,12 +12,11 @@ from torch import nn
 from fst.errors import FstError
 from fst.io import atomic_path
 from fst.models.card import ModelCard
-from fst.models.files import load_style_model
+from fst.models.files import CARD_KEY, load_style_model
 from fst.models.zoo import resolve_model
 
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
-CARD_KEY = "fst_card"  # the card's key in ONNX metadata_props and in TorchScript's extra files (as .json)
 
 
 def export_onnx(net: nn.Module, path: Path, card: ModelCard, dtype: torch.dtype, opset: int) -> None:
@@ -34,7 +33,7 @@ def export_onnx(net: nn.Module, path: Path, card: ModelCard, dtype: torch.dtype,
             net,
             (example,),
             dynamo=True,
-            dynamic_shapes={"x": {0: batch, 2: height, 3: width}},
+            dynamic_shapes=({0: batch, 2: height, 3: width},),
             input_names=["image"],
             output_names=["stylized"],
             opset_version=opset,

@@ -116,8 +116,8 @@ class Stylizer:
         output = torch.zeros(1, 3, height, width)
         total = torch.zeros(1, 1, height, width)
         with fixed_norm_stats(self.net, stats):
-            for top, bottom in spans(height, tile, overlap):
-                for left, right in spans(width, tile, overlap):
+            for top, bottom in spans(height, tile, overlap, self.net.size_multiple):
+                for left, right in spans(width, tile, overlap, self.net.size_multiple):
                     crop = image[..., top:bottom, left:right]
                     # the eager network: compiled graphs do not see the patched norm layers
                     with self._autocast():

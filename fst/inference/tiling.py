@@ -8,9 +8,6 @@ import functools
 import torch
 from torch import nn
 
-from fst.models.transformer_net import SIZE_MULTIPLE
-
-
 def _instance_norms(net: nn.Module) -> list[nn.InstanceNorm2d]:
     return [m for m in net.modules() if isinstance(m, nn.InstanceNorm2d)]
 
@@ -34,8 +31,6 @@ def record_norm_stats(net: nn.Module, image: torch.Tensor) -> list[tuple[torch.T
 
 def _normalize_with(layer: nn.InstanceNorm2d, mean: torch.Tensor, var: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     y = (x - mean.to(x.dtype)) * torch.rsqrt(var + layer.eps).to(x.dtype)
-    if hasattr(layer, "modulate"):  # a norm whose scale and shift come from elsewhere (e.g. the style)
-        return layer.modulate(y)
     if layer.affine:
         y = y * layer.weight.view(1, -1, 1, 1).to(x.dtype) + layer.bias.view(1, -1, 1, 1).to(x.dtype)
     return y
@@ -54,14 +49,14 @@ def fixed_norm_stats(net: nn.Module, stats: list[tuple[torch.Tensor, torch.Tenso
             del layer.forward
 
 
-def spans(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
-    """(start, end) of the tiles along one side. Starts are multiples of 4, the network's stride, so each
-    tile sees the same pixel grid as the whole image would; the last tile runs to the image's end."""
+def spans(length: int, tile: int, overlap: int, multiple: int) -> list[tuple[int, int]]:
+    """(start, end) of the tiles along one side. Starts are multiples of ``multiple``, the network's stride, so
+    each tile sees the same pixel grid as the whole image would; the last tile runs to the image's end."""
     if length <= tile:
         return [(0, length)]
-    step = max(SIZE_MULTIPLE, (tile - overlap) // SIZE_MULTIPLE * SIZE_MULTIPLE)
+    step = max(multiple, (tile - overlap) // multiple * multiple)
     starts = list(range(0, length - tile, step))
-    last = (length - tile) // SIZE_MULTIPLE * SIZE_MULTIPLE
+    last = (length - tile) // multiple * multiple
     if last > starts[-1]:
         starts.append(last)
     return [(start, start + tile) for start in starts[:-1]] + [(starts[-1], length)]

@@ -130,22 +130,23 @@ class PerceptualLoss(nn.Module):
         """Compute the style target of a single style from a (1, 3, H, W) image in [0, 1]."""
         self.set_styles([image])
 
-    @property
-    def num_styles(self) -> int:
-        return 0 if self.style_weights is None else len(self.style_weights)
-
     @torch.no_grad()
     def content_target(self, content: torch.Tensor) -> torch.Tensor:
         """The photo's features at the content layer (no graph; the VGG runs only up to that layer)."""
         return self.vgg(content, [self.content_layer])[self.content_layer]
 
-    def forward(self, output: torch.Tensor, content: torch.Tensor, style_ids: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        return self.terms(output, self.content_target(content), style_ids)
+    def forward(
+        self, output: torch.Tensor, content: torch.Tensor, style_ids: torch.Tensor | None = None, per_item: bool = False
+    ) -> dict[str, torch.Tensor]:
+        return self.terms(output, self.content_target(content), style_ids, per_item)
 
-    def terms(self, output: torch.Tensor, target: torch.Tensor, style_ids: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def terms(
+        self, output: torch.Tensor, target: torch.Tensor, style_ids: torch.Tensor | None = None, per_item: bool = False
+    ) -> dict[str, torch.Tensor]:
         """The weighted loss terms and their total, given the content target of :meth:`content_target`.
 
-        ``style_ids`` (B,) gives each item's style; ``None`` means the first style for all.
+        ``style_ids`` (B,) gives each item's style; ``None`` means the first style for all. ``per_item`` adds
+        ``style_per_item``, each item's weighted style loss (what ``style`` averages), for per-style logging.
         """
         if self.style_weights is None:
             raise RuntimeError("PerceptualLoss.set_styles() must be called before computing the loss")
@@ -154,15 +155,17 @@ class PerceptualLoss(nn.Module):
         features = self.vgg(output, self._feature_layers)
         # The MSE of the difference keeps one float32 map for backward; F.mse_loss would keep both inputs.
         content_loss = (features[self.content_layer].float() - target.float()).pow(2).mean()
-        per_item = torch.zeros(len(output), device=output.device)
+        style_items = torch.zeros(len(output), device=output.device)
         for name, weight in self.style_layers.items():
             gram = gram_matrix(features[name])
-            per_item = per_item + weight * (gram - getattr(self, f"style_gram_{name}")[style_ids]).pow(2).mean(dim=(1, 2))
-        tv_loss = total_variation(output)
+            style_items = style_items + weight * (gram - getattr(self, f"style_gram_{name}")[style_ids]).pow(2).mean(dim=(1, 2))
+        style_losses = self.style_weights[style_ids] * style_items
         terms = {
             "content": self.content_weight * content_loss,
-            "style": (self.style_weights[style_ids] * per_item).mean(),
-            "tv": self.tv_weight * tv_loss,
+            "style": style_losses.mean(),
+            "tv": self.tv_weight * total_variation(output),
         }
         terms["total"] = terms["content"] + terms["style"] + terms["tv"]
+        if per_item:
+            terms["style_per_item"] = style_losses.detach()
         return terms

@@ -33,18 +33,17 @@ def vgg_features(backbone: str) -> nn.Sequential:
 def layer_names(backbone: str) -> dict[str, int]:
     """Map ``conv4_2`` / ``relu1_2`` / ``pool3``-style names to indices in ``<backbone>().features``.
 
-    Derived from the network itself so it can never drift from torchvision's layout.
+    Read off torchvision's own layer configuration (convolution widths and "M" for max-pooling; make_layers
+    puts a ReLU after every convolution), so it can never drift from torchvision's layout.
     """
-    names, block, conv = {}, 1, 1
-    for index, layer in enumerate(vgg_features(backbone)):
-        if isinstance(layer, nn.Conv2d):
-            names[f"conv{block}_{conv}"] = index
-        elif isinstance(layer, nn.ReLU):
-            names[f"relu{block}_{conv}"] = index
-            conv += 1
-        elif isinstance(layer, nn.MaxPool2d):
+    names, index, block, conv = {}, 0, 1, 1
+    for entry in cfgs[BACKBONES[backbone][0]]:
+        if entry == "M":
             names[f"pool{block}"] = index
-            block, conv = block + 1, 1
+            index, block, conv = index + 1, block + 1, 1
+        else:
+            names[f"conv{block}_{conv}"], names[f"relu{block}_{conv}"] = index, index + 1
+            index, conv = index + 2, conv + 1
     return names
 
 

@@ -45,12 +45,18 @@ class LossSpec:
     style_weight: float
     tv_weight: float
 
+    def weight_for(self, style: StyleSpec) -> float:
+        """The style weight of one of the model's styles."""
+        return self.style_weight if style.style_weight is None else style.style_weight
+
     def for_style(self, style: StyleSpec) -> dict[str, Any]:
         """The loss options for one of the model's styles (``PerceptualLoss(**options, vgg_weights=...)``)."""
-        options = dataclasses.asdict(self)
-        if style.style_weight is not None:
-            options["style_weight"] = style.style_weight
-        return options
+        return dataclasses.asdict(self) | {"style_weight": self.weight_for(style)}
+
+    def layers_text(self) -> str:
+        """E.g. ``vgg16: content relu2_2, style relu1_2 x1, relu2_2 x1``."""
+        styles = ", ".join(f"{name} x{weight:g}" for name, weight in self.style_layers.items())
+        return f"{self.backbone}: content {self.content_layer}, style {styles}"
 
 
 @dataclass(frozen=True)
@@ -215,10 +221,9 @@ def describe(card: ModelCard) -> list[tuple[str, str]]:
         ("styles", ", ".join(s.name + (f" (painting at {s.size} px)" if s.size else "") for s in card.styles)),
     ]
     if card.loss:
-        layers = ", ".join(f"{name} x{weight:g}" for name, weight in card.loss.style_layers.items())
-        weights = [s.style_weight or card.loss.style_weight for s in card.styles]
+        weights = [card.loss.weight_for(s) for s in card.styles]
         rows += [
-            ("loss", f"{card.loss.backbone}: content {card.loss.content_layer}, style {layers}"),
+            ("loss", card.loss.layers_text()),
             ("loss weights", f"content {card.loss.content_weight:g}, style {', '.join(f'{w:g}' for w in weights)}, "
                              f"total variation {card.loss.tv_weight:g}"),
         ]
@@ -239,5 +244,5 @@ def describe(card: ModelCard) -> list[tuple[str, str]]:
             f"{e.photos} photos at {e.size} px: content {e.content:.3f}, style {e.style:.3f}, SSIM {e.ssim:.3f}, "
             f"PSNR {e.psnr:.2f} dB, {e.seconds:.3f} s/image on {e.device}",
         ))
-    rows.append(("written by", f"fst {card.fst_version} (card format {card.format_version})"))
+    rows.append(("trained with", f"fst {card.fst_version} (card format {card.format_version})"))
     return rows

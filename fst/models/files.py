@@ -21,7 +21,7 @@ from fst.models.registry import build_network
 
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
 NET_PREFIX = "net."  # where the LightningModule keeps the network
-CARD_KEY = "fst_card"  # the card's key in an export's metadata
+CARD_KEY = "fst_card"  # the card's key in an export's metadata (and in ONNX and TorchScript exports)
 
 
 def save_style_model(net: nn.Module, path: str | Path, card: ModelCard, dtype: str) -> Path:
@@ -57,12 +57,15 @@ def _card_from_metadata(path: Path, metadata: dict[str, str]) -> ModelCard:
     raise FstError(f"{path} is a safetensors file but not an fst style model (no '{FORMAT}' metadata)")
 
 
-def _card_from_checkpoint(path: Path, checkpoint: dict) -> ModelCard:
+def checkpoint_card(checkpoint: dict, path: Path | str = "the checkpoint") -> ModelCard:
+    """The card of a loaded Lightning checkpoint (fst 0.1's kept its training clock in a callback's state)."""
     section = checkpoint["fst"]
     try:
         if "format_version" in section:
             return ModelCard.from_dict(section)
-        return card_from_v1(section, steps=checkpoint.get("global_step", 0))
+        callbacks = checkpoint.get("callbacks", {}).values()
+        seconds = next((state["train_seconds"] for state in callbacks if "train_seconds" in state), None)
+        return card_from_v1({**section, "train_seconds": seconds}, steps=checkpoint.get("global_step", 0))
     except FstError as exc:
         raise FstError(f"cannot read the model card of {path}: {exc}") from None
 
@@ -100,7 +103,7 @@ def read_card(path: str | Path) -> ModelCard:
     path = Path(path).expanduser()
     if path.suffix == ".safetensors":
         return _read_export(path, tensors=False)[1]
-    return _card_from_checkpoint(path, load_training_checkpoint(path))
+    return checkpoint_card(load_training_checkpoint(path), path)
 
 
 def load_style_model(path: str | Path) -> tuple[nn.Module, ModelCard]:
@@ -110,7 +113,7 @@ def load_style_model(path: str | Path) -> tuple[nn.Module, ModelCard]:
         state, card = _read_export(path, tensors=True)
     else:
         checkpoint = load_training_checkpoint(path)
-        card = _card_from_checkpoint(path, checkpoint)
+        card = checkpoint_card(checkpoint, path)
         state = {k[len(NET_PREFIX):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(NET_PREFIX)}
     try:
         net = build_network(card.architecture, card.network)

@@ -94,12 +94,7 @@ class TransformerNet(nn.Module):
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"model.norm must be one of {sorted(NORMS)}, got {norm!r}")
-        if upsampling not in UPSAMPLINGS:
-            raise ValueError(f"model.upsampling must be one of {list(UPSAMPLINGS)}, got {upsampling!r}")
-        if output_activation not in OUTPUT_ACTIVATIONS:
-            raise ValueError(f"model.output_activation must be one of {list(OUTPUT_ACTIVATIONS)}, got {output_activation!r}")
-        if width <= 0 or num_residual_blocks < 0:
-            raise ValueError("model.width must be > 0 and model.num_residual_blocks >= 0")
+        check_options(width, num_residual_blocks, upsampling, output_activation)
         # Everything needed to rebuild this network; stored in exported checkpoints.
         self.config = dict(
             width=float(width),
@@ -108,7 +103,7 @@ class TransformerNet(nn.Module):
             upsampling=upsampling,
             output_activation=output_activation,
         )
-        c1, c2, c3 = (max(1, round(c * width)) for c in (32, 64, 128))
+        c1, c2, c3 = channels(width)
         self.encoder = nn.Sequential(
             ConvNormReLU(3, c1, 9, 1, norm),
             ConvNormReLU(c1, c2, 3, 2, norm),
@@ -125,16 +120,40 @@ class TransformerNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2:]
-        multiple, smallest = self.size_multiple, self.min_size
-        if height < smallest or width < smallest:  # too small to reflect: replicate up to the minimum
-            pad = [0, max(-width % multiple, smallest - width), 0, max(-height % multiple, smallest - height)]
-            x = F.pad(x, pad, mode="replicate")
-        else:  # always pad (often by 0), so an exported graph pads every input size correctly
-            x = F.pad(x, [0, -width % multiple, 0, -height % multiple], mode="reflect")
-        y = self.decoder(self.residuals(self.encoder(x)))
-        y = y[..., :height, :width]
-        if self.output_activation == "sigmoid":
-            return torch.sigmoid(y)
-        if self.output_activation == "tanh":
-            return (torch.tanh(y) + 1) / 2
-        return y
+        y = self.decoder(self.residuals(self.encoder(pad_to_multiple(x, self.size_multiple, self.min_size))))
+        return finish(y, height, width, self.output_activation)
+
+
+def check_options(width: float, num_residual_blocks: int, upsampling: str, output_activation: str) -> None:
+    """ValueErrors naming the option, for the options every TransformerNet variant shares."""
+    if upsampling not in UPSAMPLINGS:
+        raise ValueError(f"model.upsampling must be one of {list(UPSAMPLINGS)}, got {upsampling!r}")
+    if output_activation not in OUTPUT_ACTIVATIONS:
+        raise ValueError(f"model.output_activation must be one of {list(OUTPUT_ACTIVATIONS)}, got {output_activation!r}")
+    if width <= 0 or num_residual_blocks < 0:
+        raise ValueError("model.width must be > 0 and model.num_residual_blocks >= 0")
+
+
+def channels(width: float) -> tuple[int, int, int]:
+    """The three channel counts of the encoder stages: 32-64-128 times ``width``."""
+    return tuple(max(1, round(c * width)) for c in (32, 64, 128))
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int, smallest: int) -> torch.Tensor:
+    """Pad the bottom and right so both sides are multiples of ``multiple`` and at least ``smallest``."""
+    height, width = x.shape[-2:]
+    if height < smallest or width < smallest:  # too small to reflect: replicate up to the minimum
+        pad = [0, max(-width % multiple, smallest - width), 0, max(-height % multiple, smallest - height)]
+        return F.pad(x, pad, mode="replicate")
+    # always pad (often by 0), so an exported graph pads every input size correctly
+    return F.pad(x, [0, -width % multiple, 0, -height % multiple], mode="reflect")
+
+
+def finish(y: torch.Tensor, height: int, width: int, output_activation: str) -> torch.Tensor:
+    """Crop the padding of :func:`pad_to_multiple` away and apply the output activation."""
+    y = y[..., :height, :width]
+    if output_activation == "sigmoid":
+        return torch.sigmoid(y)
+    if output_activation == "tanh":
+        return (torch.tanh(y) + 1) / 2
+    return y

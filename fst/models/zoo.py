@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fst.errors import FstError
+from fst.models.card import describe
+from fst.models.files import read_card
 from fst.resources import CHECKPOINTS_DIR
 
 
@@ -25,3 +27,28 @@ def resolve_model(ref: str | Path, option: str = "ckpt") -> Path:
     if path.suffix or len(path.parts) > 1:  # meant as a file
         raise FstError(f"checkpoint not found: {path}; pass {option}=<file> or a shipped model's name ({names})")
     raise FstError(f"{option}={ref} is neither a file nor a shipped model; shipped models: {names} (fst-models lists them)")
+
+
+def shipped_models_table() -> str:
+    """A markdown table of the shipped models: name, architecture, styles, training and evaluation figures."""
+    lines = [
+        "| name | architecture | style(s) | steps | image size | content loss | style loss | SSIM | PSNR (dB) | s / image |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, path in shipped_models().items():
+        card = read_card(path)
+        e = card.evaluation
+        figures = f"{e.content:.3f} | {e.style:.3f} | {e.ssim:.3f} | {e.psnr:.2f} | {e.seconds:.3f}" if e else "? | ? | ? | ? | ?"
+        lines.append(
+            f"| {name} | {card.architecture} | {', '.join(card.style_names)} | {card.training.steps} | "
+            f"{card.training.image_size or '?'} | {figures} |"
+        )
+    return "\n".join(lines)
+
+
+def card_text(ref: str, option: str = "name") -> str:
+    """One model's whole card, for people: its file, then a field a line."""
+    path = resolve_model(ref, option=option)
+    rows = describe(read_card(path))
+    width = max(len(key) for key, _ in rows)
+    return "\n".join([str(path), *(f"  {key:<{width}}  {value}" for key, value in rows)])

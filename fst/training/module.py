@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.optim.lr_scheduler import ChainedScheduler, LinearLR
-from torch.utils.checkpoint import checkpoint
+from torch.utils.checkpoint import checkpoint as recompute
 from torchvision.utils import make_grid
 
 from fst.data.images import save_image
@@ -20,7 +21,7 @@ from fst.errors import FstError
 from fst.hardware import device_name
 from fst.losses.perceptual import PerceptualLoss
 from fst.models.card import LossSpec, ModelCard, StyleSpec, TrainingRecord
-from fst.models.files import NET_PREFIX
+from fst.models.files import NET_PREFIX, checkpoint_card
 from fst.models.registry import architecture_of
 from fst.training.loggers import log_image
 
@@ -34,6 +35,9 @@ class NonFiniteLossError(FstError):
 class StyleTransferModule(pl.LightningModule):
     """Trains ``net`` to minimise ``criterion`` against its styles; its checkpoints carry the model card.
 
+    A network with ``num_styles`` (conditional instance norm) trains all its styles at once: every batch item
+    draws a style, so one batch can hold several, each measured against its own painting and weight.
+
     Args:
         net: the style network being trained (the only trained parameters), of a registered architecture.
         criterion: the perceptual loss (frozen VGG; never saved in checkpoints).
@@ -43,6 +47,9 @@ class StyleTransferModule(pl.LightningModule):
         scheduler: ``optimizer -> LR scheduler`` stepped every step, or None.
         num_samples: eval images shown in the sample grid of each validation.
         skip_nonfinite_batches: batches with a NaN/inf loss skipped before training stops with an error.
+        teachers: trained one-style networks, one per style, whose outputs the network also learns to match
+            (``distill_weight`` times the mean squared difference): a dense target that trains a multi-style
+            network from per-style models many times faster than the perceptual loss alone. None: no teachers.
         channels_last, compile, activation_checkpointing, check_finite_every_n_steps: the speed switches of
             ``performance.*`` (conf/trainer/default.yaml says what each does).
     """
@@ -57,6 +64,8 @@ class StyleTransferModule(pl.LightningModule):
         scheduler: Callable | None,
         num_samples: int,
         skip_nonfinite_batches: int,
+        teachers: list[nn.Module] | None,
+        distill_weight: float,
         channels_last: bool,
         compile: bool,
         activation_checkpointing: bool,
@@ -65,8 +74,18 @@ class StyleTransferModule(pl.LightningModule):
         super().__init__()
         if len(styles) != len(style_images):
             raise ValueError("one style image per style")
+        self.conditional = hasattr(net, "num_styles")
+        if self.conditional and net.num_styles != len(styles):
+            raise FstError(f"the model paints {net.num_styles} styles but the run has {len(styles)}")
+        if not self.conditional and len(styles) > 1:
+            raise FstError(f"{len(styles)} styles need a conditional model: model=conditional_transformer_net "
+                           "(experiment=multi_style sets it)")
         self.net = net
         self.criterion = criterion
+        if teachers is not None and len(teachers) != len(styles):
+            raise FstError(f"teachers: {len(teachers)} models for {len(styles)} styles; give one per style, in order")
+        self.teachers = nn.ModuleList(teachers).requires_grad_(False).eval() if teachers else None
+        self.distill_weight = distill_weight
         self.styles = list(styles)
         self.style_images = list(style_images)  # moved to the device in on_fit_start
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
@@ -111,23 +130,48 @@ class StyleTransferModule(pl.LightningModule):
 
     # --- steps -----------------------------------------------------------------------------------------
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.net(images.contiguous(memory_format=self.memory_format))
+    def forward(self, images: torch.Tensor, style_ids: torch.Tensor) -> torch.Tensor:
+        """Stylize ``images``, each in the style ``style_ids`` names (ignored by a one-style network)."""
+        inputs = (images.contiguous(memory_format=self.memory_format),)
+        if self.conditional:
+            inputs += (F.one_hot(style_ids, len(self.styles)).to(images.dtype),)
+        if self.activation_checkpointing and torch.is_grad_enabled():
+            return recompute(self.net, *inputs, use_reentrant=False)
+        return self.net(*inputs)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
         self.skipped_files.update(batch["skipped"])
-        images = batch["image"].contiguous(memory_format=self.memory_format)
-        if self.activation_checkpointing:
-            stylized = checkpoint(self.net, images, use_reentrant=False)
+        images = batch["image"]
+        if self.conditional:
+            style_ids = torch.randint(len(self.styles), (len(images),), device=images.device)
         else:
-            stylized = self.net(images)
-        losses = self.criterion(stylized, images)
+            style_ids = torch.zeros(len(images), dtype=torch.long, device=images.device)
+        stylized = self(images, style_ids)
+        losses = self.criterion(stylized, images, style_ids, per_item=self.conditional)
+        if self.teachers is not None:
+            losses["distill"] = self.distill_weight * (stylized.float() - self._teach(images, style_ids)).pow(2).mean()
+            losses["total"] = losses["total"] + losses["distill"]
         total = losses.pop("total")
         if self.global_step % self.check_finite_every_n_steps == 0 and self._any_rank_nonfinite(total):
             return self._skip_nonfinite_batch(losses)
+        if self.conditional:  # each style drawn in this batch: its mean style loss
+            per_item = losses.pop("style_per_item")
+            for index in style_ids.unique().tolist():
+                drawn = style_ids == index
+                self.log(f"train/style/{self.styles[index].name}", per_item[drawn].mean(), batch_size=int(drawn.sum()))
         self.log_dict({f"train/{k}": v for k, v in losses.items()}, batch_size=len(images))
         self.log("train/total", total, prog_bar=True, batch_size=len(images))
         return total
+
+    @torch.no_grad()
+    def _teach(self, images: torch.Tensor, style_ids: torch.Tensor) -> torch.Tensor:
+        """Each image as its style's teacher paints it (float32)."""
+        self.teachers.eval()  # Lightning's train() reaches them too
+        taught = torch.empty(images.shape, device=images.device)
+        for index in style_ids.unique().tolist():
+            drawn = style_ids == index
+            taught[drawn] = self.teachers[index](images[drawn]).float()
+        return taught
 
     def on_before_optimizer_step(self, optimizer) -> None:
         # Before Lightning clips (trainer.gradient_clip_val): a jump here is the first sign of a diverging run.
@@ -170,22 +214,32 @@ class StyleTransferModule(pl.LightningModule):
             self._reported_skipped = len(self.skipped_files)
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
+        """Every eval photo in every style: the losses (per style too, for several) and the sample grid."""
         images = batch["image"]
-        stylized = self(images)
-        losses = self.criterion(stylized, images)
-        self.log_dict({f"val/{k}": v for k, v in losses.items()}, batch_size=len(images), sync_dist=True)
+        per_style, stylized = [], []
+        for index, style in enumerate(self.styles):
+            style_ids = torch.full((len(images),), index, device=images.device)
+            output = self(images, style_ids)
+            per_style.append(self.criterion(output, images, style_ids))
+            stylized.append(output)
+            if self.conditional:
+                self.log_dict({f"val/{k}/{style.name}": per_style[-1][k] for k in ("content", "style")},
+                              batch_size=len(images), sync_dist=True)
+        mean = {k: torch.stack([losses[k] for losses in per_style]).mean() for k in per_style[0]}
+        self.log_dict({f"val/{k}": v for k, v in mean.items()}, batch_size=len(images), sync_dist=True)
         missing = self.num_samples - sum(len(contents) for contents, _ in self._samples)
         if missing > 0:
-            self._samples.append((images[:missing].cpu(), stylized[:missing].float().clamp(0, 1).cpu()))
+            rows = [output[:missing].float().clamp(0, 1).cpu() for output in stylized]
+            self._samples.append((images[:missing].cpu(), rows))
 
     def on_validation_epoch_end(self) -> None:
         samples, self._samples = self._samples, []
         if not samples or self.trainer.sanity_checking or not self.trainer.is_global_zero:
             return
-        # One column per eval photo: content on the top row, stylized below.
+        # One column per eval photo: the photos on the top row, then a row per style.
         contents = torch.cat([c for c, _ in samples])
-        stylized = torch.cat([s for _, s in samples])
-        grid = make_grid(torch.cat([contents, stylized]), nrow=len(contents), padding=2, pad_value=1.0)
+        rows = [torch.cat([styles[index] for _, styles in samples]) for index in range(len(self.styles))]
+        grid = make_grid(torch.cat([contents, *rows]), nrow=len(contents), padding=2, pad_value=1.0)
         save_image(grid, Path(self.trainer.default_root_dir) / "samples" / f"step_{self.global_step:07d}.jpg")
         log_image(self.logger, "val/samples", grid, self.global_step)
 
@@ -207,7 +261,7 @@ class StyleTransferModule(pl.LightningModule):
         self._base_schedule = schedulers[-1] if schedulers else None  # its base_lrs are the starting LRs
         if not schedulers:
             return optimizer
-        scheduler = schedulers[0] if len(schedulers) == 1 else ChainedScheduler(schedulers, optimizer=optimizer)
+        scheduler = schedulers[0] if len(schedulers) == 1 else ChainedScheduler(schedulers)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     # --- the card and checkpoints ----------------------------------------------------------------------
@@ -252,15 +306,13 @@ class StyleTransferModule(pl.LightningModule):
                 f"the network's weights became non-finite by step {self.global_step}; not saving them. "
                 f"The last good checkpoint is kept in {self.trainer.default_root_dir}/checkpoints"
             )
-        # The frozen VGG is rebuilt from its weights file; keep its 60 MB out of every checkpoint.
+        # The frozen VGG and teachers are rebuilt from their files; keep them out of every checkpoint.
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k.startswith(NET_PREFIX)}
         checkpoint["fst"] = self.model_card().to_dict()
         checkpoint["fst_lr_warmup_steps"] = self.lr_warmup_steps  # the scheduler's shape, for its saved state
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["state_dict"].update({f"criterion.{k}": v for k, v in self.criterion.state_dict().items()})
+        # What checkpoints leave out (the VGG, teachers) comes from this run's own modules.
+        checkpoint["state_dict"].update({k: v for k, v in self.state_dict().items() if not k.startswith(NET_PREFIX)})
         self.lr_warmup_steps = checkpoint.get("fst_lr_warmup_steps", 0)
-        seconds = checkpoint["fst"].get("training", {}).get("seconds")
-        if seconds is None:  # fst 0.1 kept the clock in its export callback's state
-            seconds = next((s["train_seconds"] for s in checkpoint.get("callbacks", {}).values() if "train_seconds" in s), 0.0)
-        self.seconds_before = float(seconds or 0.0)
+        self.seconds_before = float(checkpoint_card(checkpoint).training.seconds or 0.0)

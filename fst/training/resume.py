@@ -14,6 +14,17 @@ from fst.models.registry import architecture_of
 from fst.training.module import StyleTransferModule
 
 
+def check_resume_files(ckpt_path: str | None, continue_from: str | None) -> None:
+    """One-line errors for a resume file that does not exist, before anything is built."""
+    if ckpt_path and ckpt_path != "last" and not Path(ckpt_path).expanduser().is_file():
+        raise FstError(f"ckpt_path: checkpoint not found: {Path(ckpt_path).expanduser()}; pass a .ckpt file or ckpt_path=last")
+    if continue_from and not Path(continue_from).expanduser().is_file():
+        raise FstError(
+            f"continue_from: style model not found: {Path(continue_from).expanduser()}; "
+            "pass a <style>.safetensors that training exported"
+        )
+
+
 def resolve_resume_path(ckpt_path: str | None, run_dir: Path, module: StyleTransferModule) -> str | None:
     """The checkpoint to resume from, checked before training starts (safe to load, same model).
 
@@ -31,8 +42,6 @@ def resolve_resume_path(ckpt_path: str | None, run_dir: Path, module: StyleTrans
         path = max(candidates, key=lambda p: p.stat().st_mtime)
     else:
         path = Path(ckpt_path).expanduser()
-        if not path.is_file():
-            raise FstError(f"ckpt_path: checkpoint not found: {path}; pass a .ckpt file or ckpt_path=last")
     check_same_model("ckpt_path", path, read_card(path), module)
     return str(path)
 
@@ -55,8 +64,6 @@ def continue_from_export(path: str, module: StyleTransferModule, max_steps: int)
     from its step.
     """
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise FstError(f"continue_from: style model not found: {path}; pass a <style>.safetensors that training exported")
     net, card = load_style_model(path)
     styles = [s.name for s in module.styles]
     if card.style_names != styles:

@@ -16,34 +16,54 @@ from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from fst.config import build
-from fst.data.styles import load_style_image
 from fst.errors import FstError
 from fst.hardware import cpu_has_fast_bf16
 from fst.models.card import StyleSpec
+from fst.models.files import load_style_model
+from fst.models.zoo import resolve_model
 from fst.training.callbacks import ExportStyleModel
 from fst.training.checkpoint_io import AtomicCheckpointIO
 from fst.training.loggers import build_logger, log_config
 from fst.training.module import StyleTransferModule
-from fst.training.resume import continue_from_export, resolve_resume_path, start_at_step
+from fst.training.resume import check_resume_files, continue_from_export, resolve_resume_path, start_at_step
+from fst.training.styles import training_styles
 
 # Notices that tell a user of fst nothing: the frozen VGG stays in eval mode on purpose, and the CSV logger
 # adds to a resumed run's folder (fst.training.loggers.ResumableCSVLogger keeps its history).
 QUIET = [r".*module\(s\) in eval mode.*", r"Experiment logs directory .* exists and is not empty"]
 
 
-def build_module(cfg: DictConfig, style_image: torch.Tensor) -> StyleTransferModule:
-    """The LightningModule of ``cfg``: network, loss, the style and its painting, optimizer and speed switches."""
+def build_module(cfg: DictConfig, styles: list[tuple[StyleSpec, torch.Tensor]]) -> StyleTransferModule:
+    """The LightningModule of ``cfg``: network, loss, the styles and their paintings, optimizer and speed switches."""
+    model = cfg.model.copy()
+    if "num_styles" in model.keys():  # a conditional network paints the run's styles (its yaml leaves it ???)
+        model.num_styles = len(styles)
     return StyleTransferModule(
-        net=build(cfg.model),
+        net=build(model),
         criterion=build(cfg.loss),
-        styles=[StyleSpec(name=cfg.style.name, size=cfg.style.size)],
-        style_images=[style_image],
+        styles=[spec for spec, _ in styles],
+        style_images=[image for _, image in styles],
         optimizer=instantiate(cfg.optimizer),
         scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,  # an optional group
         num_samples=cfg.num_samples,
         skip_nonfinite_batches=cfg.skip_nonfinite_batches,
+        teachers=load_teachers(cfg.teachers, [spec for spec, _ in styles]) if cfg.teachers else None,
+        distill_weight=cfg.distill_weight,
         **cfg.performance,
     )
+
+
+def load_teachers(refs: list[str], styles: list[StyleSpec]) -> list[torch.nn.Module]:
+    """The one-style models to distil from, one per style and in the styles' order (names or files)."""
+    if len(refs) != len(styles):
+        raise FstError(f"teachers: {len(refs)} models for {len(styles)} styles; give one per style, in order")
+    teachers = []
+    for index, (ref, style) in enumerate(zip(refs, styles)):
+        net, card = load_style_model(resolve_model(ref, option=f"teachers[{index}]"))
+        if card.style_names != [style.name]:
+            raise FstError(f"teachers[{index}] ({ref}) paints {card.name}, not the style {style.name}; order them as styles")
+        teachers.append(net)
+    return teachers
 
 
 def warn_if_bf16_is_emulated(trainer: pl.Trainer) -> None:
@@ -76,16 +96,12 @@ def _train(cfg: DictConfig) -> Path | None:
         pl.seed_everything(cfg.seed, workers=True)
     if cfg.trainer.max_steps <= 0:
         raise FstError(f"trainer.max_steps must be > 0, got {cfg.trainer.max_steps}")
-    ckpt_path = cfg.ckpt_path
-    if ckpt_path and ckpt_path != "last" and not Path(ckpt_path).expanduser().is_file():
-        raise FstError(f"ckpt_path: checkpoint not found: {ckpt_path}; pass a .ckpt file or ckpt_path=last")
-    if cfg.continue_from and not Path(cfg.continue_from).expanduser().is_file():
-        raise FstError(f"continue_from: style model not found: {cfg.continue_from}; pass a <style>.safetensors that training exported")
-    # Cheap checks first: the style image and data folders fail before the VGG is built.
-    style_image = load_style_image(cfg.style.image, cfg.style.size)
+    check_resume_files(cfg.ckpt_path, cfg.continue_from)
+    # Cheap checks first: the paintings and data folders fail before the VGG is built.
+    styles = training_styles(cfg)
     datamodule = build(cfg.data)
-    module = build_module(cfg, style_image)
-    ckpt_path = resolve_resume_path(ckpt_path, Path(cfg.paths.output_dir), module)
+    module = build_module(cfg, styles)
+    ckpt_path = resolve_resume_path(cfg.ckpt_path, Path(cfg.paths.output_dir), module)
     start_step = 0
     if cfg.continue_from:
         if ckpt_path:  # a checkpoint of the continued run itself is further along, with Adam's state

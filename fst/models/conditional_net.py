@@ -1,0 +1,138 @@
+"""One network for many styles: TransformerNet with conditional instance norm (Dumoulin et al. 2017).
+
+Every instance norm has a scale and a shift per style; the convolutions are shared. ``forward(x, style)``
+takes a (B, S) tensor of style weights per image: a one-hot row paints one style, a convex mix blends the
+styles by blending their scales and shifts.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from fst.models.registry import register_architecture
+from fst.models.transformer_net import (
+    MIN_SIZE,
+    SIZE_MULTIPLE,
+    ConvLayer,
+    TransformerNet,
+    channels,
+    check_options,
+    finish,
+    pad_to_multiple,
+)
+
+
+class ConditionalInstanceNorm2d(nn.Module):
+    """Instance norm with a learned scale and shift per style, picked (or mixed) by the style weights."""
+
+    def __init__(self, num_channels: int, num_styles: int):
+        super().__init__()
+        self.norm = nn.InstanceNorm2d(num_channels)  # no affine of its own: the style brings scale and shift
+        self.scale = nn.Parameter(torch.ones(num_styles, num_channels))
+        self.shift = nn.Parameter(torch.zeros(num_styles, num_channels))
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        y = self.norm(x)
+        scale = (style @ self.scale).to(y.dtype)[:, :, None, None]
+        shift = (style @ self.shift).to(y.dtype)[:, :, None, None]
+        return y * scale + shift
+
+
+class ConvNorm(nn.Module):
+    """Reflection-padded convolution (or 2x upsampling first), conditional instance norm, optional ReLU."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel_size: int, stride: int, num_styles: int, relu: bool = True,
+                 upsampling: str | None = None):
+        super().__init__()
+        if upsampling == "transposed":
+            self.conv = nn.Sequential(nn.ConvTranspose2d(in_ch, out_ch, 3, stride=2, padding=1, output_padding=1))
+        elif upsampling == "nearest":
+            self.conv = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), ConvLayer(in_ch, out_ch, kernel_size))
+        else:
+            self.conv = ConvLayer(in_ch, out_ch, kernel_size, stride)
+        self.norm = ConditionalInstanceNorm2d(out_ch, num_styles)
+        self.relu = relu
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        y = self.norm(self.conv(x), style)
+        return torch.relu(y) if self.relu else y
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int, num_styles: int):
+        super().__init__()
+        self.first = ConvNorm(channels, channels, 3, 1, num_styles)
+        self.second = ConvNorm(channels, channels, 3, 1, num_styles, relu=False)
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        return x + self.second(self.first(x, style), style)
+
+
+@register_architecture("conditional_transformer_net")
+class ConditionalTransformerNet(nn.Module):
+    """TransformerNet whose instance norms are conditional on the style (``conf/model/conditional_transformer_net.yaml``).
+
+    Args:
+        num_styles: how many styles it paints (set from the training run's style list).
+        width, num_residual_blocks, upsampling, output_activation: as for TransformerNet.
+    """
+
+    def __init__(self, num_styles: int, width: float, num_residual_blocks: int, upsampling: str, output_activation: str):
+        super().__init__()
+        check_options(width, num_residual_blocks, upsampling, output_activation)
+        if num_styles < 1:
+            raise ValueError(f"model.num_styles must be >= 1, got {num_styles}")
+        self.config = dict(
+            num_styles=int(num_styles),
+            width=float(width),
+            num_residual_blocks=int(num_residual_blocks),
+            upsampling=upsampling,
+            output_activation=output_activation,
+        )
+        self.num_styles = int(num_styles)
+        c1, c2, c3 = channels(width)
+        s = self.num_styles
+        self.encoder = nn.ModuleList([ConvNorm(3, c1, 9, 1, s), ConvNorm(c1, c2, 3, 2, s), ConvNorm(c2, c3, 3, 2, s)])
+        self.residuals = nn.ModuleList([ResidualBlock(c3, s) for _ in range(num_residual_blocks)])
+        self.decoder = nn.ModuleList(
+            [ConvNorm(c3, c2, 3, 1, s, upsampling=upsampling), ConvNorm(c2, c1, 3, 1, s, upsampling=upsampling)]
+        )
+        self.output = ConvLayer(c1, 3, 9)
+        self.output_activation = output_activation
+        self.size_multiple, self.min_size = SIZE_MULTIPLE, MIN_SIZE  # attributes, so TorchScript sees them
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        height, width = x.shape[-2:]
+        y = pad_to_multiple(x, self.size_multiple, self.min_size)
+        for layer in self.encoder:
+            y = layer(y, style)
+        for block in self.residuals:
+            y = block(y, style)
+        for layer in self.decoder:
+            y = layer(y, style)
+        return finish(self.output(y), height, width, self.output_activation)
+
+
+def _convolutions(net: nn.Module) -> list[nn.Module]:
+    return [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+
+
+@torch.no_grad()
+def to_single_style(net: ConditionalTransformerNet, style: torch.Tensor) -> TransformerNet:
+    """The plain TransformerNet that paints ``style`` (a (S,) vector of weights) exactly as ``net`` does.
+
+    The convolutions are shared, so they carry over; each conditional norm's style-weighted scale and shift
+    become the affine weights of a plain instance norm.
+    """
+    options = {k: v for k, v in net.config.items() if k != "num_styles"}
+    plain = TransformerNet(norm="instance", **options)
+    plain_norms = [m for m in plain.modules() if isinstance(m, nn.InstanceNorm2d)]
+    conditional_norms = [m for m in net.modules() if isinstance(m, ConditionalInstanceNorm2d)]
+    for target, source in zip(_convolutions(plain), _convolutions(net), strict=True):
+        target.load_state_dict(source.state_dict())
+    style = style.to(conditional_norms[0].scale)
+    for target, source in zip(plain_norms, conditional_norms, strict=True):
+        target.weight.copy_(style @ source.scale)
+        target.bias.copy_(style @ source.shift)
+    return plain.eval()

@@ -1,0 +1,44 @@
+"""The styles a run trains: one (``style``) or several in one network (``styles``, for a conditional model)."""
+
+from __future__ import annotations
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from fst.data.styles import load_style_image
+from fst.errors import FstError
+from fst.models.card import StyleSpec
+from fst.resources import CONF_DIR
+
+
+def _from_yaml(name: str, cfg: DictConfig) -> dict:
+    """A style's painting, size and weight from conf/style/<name>.yaml, resolved against the run's paths."""
+    path = CONF_DIR / "style" / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in (CONF_DIR / "style").glob("*.yaml")))
+        raise FstError(f"styles: unknown style '{name}'; choose from {known}, or give {{name: ..., image: ...}}")
+    node = OmegaConf.merge({"paths": cfg.paths}, OmegaConf.load(path))
+    return {"name": node.style.name, "image": node.style.image, "size": node.style.size, "style_weight": node.loss.style_weight}
+
+
+def training_styles(cfg: DictConfig) -> list[tuple[StyleSpec, torch.Tensor]]:
+    """Each style of the run with its painting, a (1, 3, H, W) batch at the style's size.
+
+    ``styles`` entries are style names (their yamls give the painting, its size and the style weight) or
+    ``{name, image, size, style_weight}`` for a painting without a yaml (size and weight are optional: the
+    ``style`` and ``loss`` defaults apply). Without ``styles`` the run trains ``style`` alone.
+    """
+    if not cfg.get("styles"):
+        return [(StyleSpec(name=cfg.style.name, size=cfg.style.size), load_style_image(cfg.style.image, cfg.style.size))]
+    styles = []
+    for index, entry in enumerate(cfg.styles):
+        entry = _from_yaml(entry, cfg) if isinstance(entry, str) else OmegaConf.to_container(entry, resolve=True)
+        if "name" not in entry or "image" not in entry:
+            raise FstError(f"styles[{index}] needs a name and an image, e.g. {{name: mine, image: /path/painting.jpg}}")
+        size = entry.get("size", cfg.style.size)
+        spec = StyleSpec(name=entry["name"], size=size, style_weight=entry.get("style_weight"))
+        styles.append((spec, load_style_image(entry["image"], size, option=f"styles[{index}]")))
+    names = [spec.name for spec, _ in styles]
+    if len(set(names)) < len(names):
+        raise FstError(f"styles names a style twice: {', '.join(names)}")
+    return styles

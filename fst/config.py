@@ -68,10 +68,22 @@ def check_group_choices(overrides: list[str], root: Path = CONF_DIR) -> None:
                 raise FstError(f"unknown {key} '{option}'; choose one of: {choices}{hint}")
 
 
-def command(config_name: str) -> Callable[[Callable[[DictConfig], None]], Callable[[], None]]:
+def quote_commas(argv: list[str], keys: tuple[str, ...]) -> list[str]:
+    """``key=a:1,b:2`` as the string Hydra would otherwise refuse as ambiguous (a sweep without ``-m``)."""
+    quoted = []
+    for arg in argv:
+        key, has_value, value = arg.partition("=")
+        if has_value and key.lstrip("+") in keys and "," in value and value[:1] not in "'\"[{":
+            arg = f"{key}='{value}'"
+        quoted.append(arg)
+    return quoted
+
+
+def command(config_name: str, string_options: tuple[str, ...] = ()) -> Callable[[Callable[[DictConfig], None]], Callable[[], None]]:
     """Turn ``run(cfg)`` into a command over ``conf/<config_name>.yaml`` (scripts/ and the fst-* commands).
 
     User mistakes (unknown group options, missing values, FstError) end with one line, not a traceback.
+    ``string_options`` take comma-separated values as one string (``style=candy:0.3,udnie:0.7``).
     """
 
     def decorate(run: Callable[[DictConfig], None]) -> Callable[[], None]:
@@ -84,6 +96,7 @@ def command(config_name: str) -> Callable[[Callable[[DictConfig], None]], Callab
         @functools.wraps(run)
         def main() -> None:
             register_resolvers()
+            sys.argv[1:] = quote_commas(sys.argv[1:], string_options)
             check_group_choices(sys.argv[1:], config_dir(config_name))
             hydra_main()
 

@@ -97,17 +97,17 @@ def make_loss(**options) -> torch.nn.Module:
     return build(OmegaConf.create({**group_options("loss"), "vgg_weights": "random", **options}))
 
 
-def make_stylizer(net: torch.nn.Module, **options) -> Stylizer:
-    """A Stylizer on the CPU with conf/inference/default.yaml's options, some of them overridden."""
+def make_stylizer(net: torch.nn.Module, style: torch.Tensor | None = None, **options) -> Stylizer:
+    """A Stylizer on the CPU with conf/inference/stylizer/default.yaml's options, some of them overridden."""
     cfg = compose_config("stylize", ["ckpt=x", "input=y", "device=cpu"])
-    return Stylizer.from_config(net, OmegaConf.merge(cfg, options))
+    return Stylizer.from_config(net, OmegaConf.merge(cfg, options), style=style)
 
 
 def toy_card(net: torch.nn.Module, name: str = "toy", steps: int = 7) -> ModelCard:
     """A card for a network that was never trained: conf/loss/perceptual.yaml's loss, ``steps`` steps."""
     loss = {k: v for k, v in group_options("loss").items() if k not in ("_target_", "vgg_weights")}
     return ModelCard(
-        architecture=net.architecture, network=dict(net.config), styles=(StyleSpec(name),), loss=LossSpec(**loss),
+        name=name, architecture=net.architecture, network=dict(net.config), styles=(StyleSpec(name),), loss=LossSpec(**loss),
         training=TrainingRecord(steps=steps),
     )
 

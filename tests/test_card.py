@@ -35,6 +35,7 @@ LOSS = LossSpec(backbone="vgg16", content_layer="relu2_2", style_layers={"relu2_
 
 def card_for(net: nn.Module, **changes) -> ModelCard:
     card = ModelCard(
+        name="toy",
         architecture=net.architecture,
         network=dict(net.config),
         styles=(StyleSpec("toy", size=64),),
@@ -59,7 +60,7 @@ def test_update_card_keeps_the_tensors_exactly(tmp_path):
     net = make_net(width=0.25, num_residual_blocks=1)
     path = save_style_model(net, tmp_path / "toy.safetensors", card_for(net), dtype="float16")
     before = path.read_bytes()
-    evaluation = Evaluation(photos=3, size=64, content=1.5, style=2.5, ssim=0.5, psnr=20.0, seconds=0.1, device="cpu, fp32")
+    evaluation = {"toy": Evaluation(photos=3, size=64, content=1.5, style=2.5, ssim=0.5, psnr=20.0, seconds=0.1, device="cpu, fp32")}
     update_card(path, read_card(path).replace(evaluation=evaluation))
     assert read_card(path).evaluation == evaluation and path.read_bytes() != before
     for (name, a), b in zip(load_style_model(path)[0].state_dict().items(), net.state_dict().values()):

@@ -173,7 +173,7 @@ def test_record_writes_the_means_into_each_models_card(tiny_data, tiny_models, s
     with open(tmp_path / "eval" / "results.csv") as f:
         rows = list(csv.DictReader(f))
     for path in copies:
-        evaluation = read_card(path).evaluation
+        evaluation = read_card(path).evaluation[path.stem]
         mine = [row for row in rows if row["model"] == path.stem]
         assert evaluation.photos == len(mine) == 2 and evaluation.size == 32 and evaluation.device.startswith("CPU")
         for metric in ("content", "style", "ssim", "psnr"):

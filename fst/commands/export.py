@@ -7,7 +7,7 @@ from fst.config import command
 from fst.export.formats import export
 
 
-@command("export")
+@command("export", string_options=("style",))
 def main(cfg: DictConfig) -> None:
     print(f"fst: wrote {export(cfg)}")
 

@@ -9,7 +9,7 @@ from fst.config import command
 from fst.inference.files import stylize
 
 
-@command("stylize")
+@command("stylize", string_options=("style",))
 def main(cfg: DictConfig) -> None:
     written = stylize(cfg)
     where = f": {os.path.commonpath(written) if len(written) > 1 else written[0]}" if written else ""

@@ -29,7 +29,7 @@ from fst.inference.device import default_precision, pick_device
 from fst.inference.stylizer import Stylizer
 from fst.io import atomic_path
 from fst.losses.perceptual import PerceptualLoss
-from fst.models.card import Evaluation, ModelCard
+from fst.models.card import Evaluation, ModelCard, StyleSpec
 from fst.models.files import load_style_model, update_card
 from fst.models.zoo import resolve_model
 from fst.training.loggers import build_logger
@@ -71,11 +71,10 @@ def load_photos(cfg: DictConfig) -> tuple[list[Path], list[torch.Tensor]]:
     return kept, photos
 
 
-def style_criterion(card: ModelCard, path: Path, cfg: DictConfig, device: torch.device) -> PerceptualLoss:
-    """The loss the model was trained with (backbone, layers, weights), against its own painting."""
+def style_criterion(card: ModelCard, style: StyleSpec, path: Path, cfg: DictConfig, device: torch.device) -> PerceptualLoss:
+    """The loss the model was trained with (backbone, layers, weights) for one of its styles, against its painting."""
     if card.loss is None:
         raise FstError(f"{path} does not record the loss it was trained with; evaluate its .safetensors export instead")
-    style = card.styles[0]
     # one source for every backbone (vgg_weights=random), or one per backbone (vgg_weights.vgg19=...)
     weights = cfg.vgg_weights if isinstance(cfg.vgg_weights, str) else cfg.vgg_weights.get(card.loss.backbone)
     if weights is None:
@@ -86,10 +85,13 @@ def style_criterion(card: ModelCard, path: Path, cfg: DictConfig, device: torch.
     return criterion
 
 
-def feed_forward_column(net, card: ModelCard, photos, criterion, cfg, device) -> Column:
-    stylizer = Stylizer.from_config(net, cfg)
+def feed_forward_column(net, card: ModelCard, index: int, photos, criterion, cfg, device) -> Column:
+    """The model's stylization of every photo in its ``index``-th style, scored."""
+    style, multi = card.styles[index], hasattr(net, "num_styles")
+    weights = torch.nn.functional.one_hot(torch.tensor(index), len(card.styles)).float() if multi else None
+    stylizer = Stylizer.from_config(net, cfg, style=weights)
     stylizer(photos[0].unsqueeze(0))  # warm-up: first-call costs are not the model's speed
-    column = Column(card.name, "fst", card.training.steps, card)
+    column = Column(f"{card.name}: {style.name}" if multi else card.name, "fst", card.training.steps, style, card)
     for photo in photos:
         batch = photo.unsqueeze(0)
         started = time.perf_counter()
@@ -100,9 +102,9 @@ def feed_forward_column(net, card: ModelCard, photos, criterion, cfg, device) ->
     return column
 
 
-def optimization_column(style: str, photos, criterion, cfg, device) -> Column:
+def optimization_column(style: StyleSpec, photos, criterion, cfg, device) -> Column:
     opt = cfg.optimization
-    column = Column(f"{style} ({opt.optimizer})", "optimization", opt.steps)
+    column = Column(f"{style.name} ({opt.optimizer})", "optimization", opt.steps, style)
     for photo in photos:
         batch = photo.unsqueeze(0).to(device)
         result = optimize_image(
@@ -115,21 +117,24 @@ def optimization_column(style: str, photos, criterion, cfg, device) -> Column:
 
 
 def evaluate_model(path: Path, photos, cfg, device) -> list[Column]:
+    """A column per style the model paints (and per optimization baseline)."""
     net, card = load_style_model(path)
-    criterion = style_criterion(card, path, cfg, device)
-    columns = [feed_forward_column(net, card, photos, criterion, cfg, device)]
-    if cfg.optimization.enabled:
-        columns.append(optimization_column(card.name, photos, criterion, cfg, device))
+    columns = []
+    for index, style in enumerate(card.styles):
+        criterion = style_criterion(card, style, path, cfg, device)
+        columns.append(feed_forward_column(net, card, index, photos, criterion, cfg, device))
+        if cfg.optimization.enabled:
+            columns.append(optimization_column(style, photos, criterion, cfg, device))
     return columns
 
 
-def record_evaluation(path: Path, column: Column, photos: int, cfg: DictConfig, where: str) -> None:
-    """Write a model's means into its card (its tensors stay as they are)."""
-    evaluation = Evaluation(
-        photos=photos, size=cfg.size, device=where,
-        **{metric: column.mean(metric) for metric in METRICS},
-    )
-    update_card(path, column.card.replace(evaluation=evaluation))
+def record_evaluation(path: Path, columns: list[Column], photos: int, cfg: DictConfig, where: str) -> None:
+    """Write a model's means, per style, into its card (its tensors stay as they are)."""
+    evaluation = {
+        column.style.name: Evaluation(photos=photos, size=cfg.size, device=where, **{m: column.mean(m) for m in METRICS})
+        for column in columns if column.method == "fst"
+    }
+    update_card(path, columns[0].card.replace(evaluation=evaluation))
 
 
 def log_results(cfg: DictConfig, columns: list[Column], photo_paths: list[Path]) -> None:
@@ -180,7 +185,7 @@ def evaluate(cfg: DictConfig) -> Path:
         Path(tmp).write_text(markdown_report(columns, setting))
     if cfg.record:
         for path, model_columns in columns_by_model.items():
-            record_evaluation(path, model_columns[0], len(photos), cfg, where)
+            record_evaluation(path, model_columns, len(photos), cfg, where)
     if cfg.save_images:
         for c in columns:
             for photo, image in zip(photo_paths, c.images):

@@ -12,7 +12,7 @@ from torchvision.transforms.v2 import functional as TF
 from torchvision.utils import make_grid
 
 from fst.io import atomic_path
-from fst.models.card import ModelCard
+from fst.models.card import ModelCard, StyleSpec
 
 METRICS = ("content", "style", "ssim", "psnr", "seconds")
 
@@ -24,6 +24,7 @@ class Column:
     name: str
     method: str
     steps: int
+    style: StyleSpec
     card: ModelCard | None = None  # a model's card (how it was trained)
     images: list[torch.Tensor] = field(default_factory=list)
     rows: list[dict[str, float]] = field(default_factory=list)
@@ -80,7 +81,7 @@ def training_table(columns: list[Column]) -> list[str]:
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for c in columns:
-        t, loss, style = c.card.training, c.card.loss, c.card.styles[0]
+        t, loss, style = c.card.training, c.card.loss, c.style
         weights = "?"
         if loss:
             weights = f"{loss.content_weight:g} / {loss.weight_for(style):g} / {loss.tv_weight:g}"

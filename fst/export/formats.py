@@ -1,4 +1,5 @@
-"""Write a style network for other runtimes: ONNX (dynamic batch, height and width) or TorchScript, with its card."""
+"""Write a style model for other runtimes: ONNX (dynamic batch, height and width) or TorchScript, with its card;
+or, from a multi-style model, a one-style model file of one of its styles or a mix."""
 
 from __future__ import annotations
 
@@ -10,13 +11,23 @@ from omegaconf import DictConfig
 from torch import nn
 
 from fst.errors import FstError
+from fst.inference.mixing import describe_mix, style_weights
 from fst.io import atomic_path
 from fst.models.card import ModelCard
-from fst.models.files import CARD_KEY, load_style_model
+from fst.models.conditional_net import extract_style
+from fst.models.files import CARD_KEY, load_style_model, save_style_model
 from fst.models.zoo import resolve_model
 
-SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}
+SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt", "safetensors": ".safetensors"}
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
+
+
+def example_inputs(net: nn.Module, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
+    """An image batch, and for a multi-style network its style weights (its second input)."""
+    image = torch.rand(1, 3, 64, 64, dtype=dtype)
+    if not hasattr(net, "num_styles"):
+        return (image,)
+    return image, torch.full((1, net.num_styles), 1 / net.num_styles, dtype=dtype)
 
 
 def export_onnx(net: nn.Module, path: Path, card: ModelCard, dtype: torch.dtype, opset: int) -> None:
@@ -25,16 +36,17 @@ def export_onnx(net: nn.Module, path: Path, card: ModelCard, dtype: torch.dtype,
         import onnxscript  # noqa: F401  (torch's ONNX exporter needs it)
     except ImportError:
         raise FstError("format=onnx needs the ONNX packages: pip install 'fst[export]'") from None
-    example = torch.rand(1, 3, 64, 64, dtype=dtype)
+    inputs = example_inputs(net, dtype)
     batch, height, width = (torch.export.Dim(name, min=lo, max=16384) for name, lo in [("batch", 1), ("height", 8), ("width", 8)])
+    shapes = ({0: batch, 2: height, 3: width}, {0: batch})[: len(inputs)]
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
             net,
-            (example,),
+            inputs,
             dynamo=True,
-            dynamic_shapes=({0: batch, 2: height, 3: width},),
-            input_names=["image"],
+            dynamic_shapes=shapes,
+            input_names=["image", "style"][: len(inputs)],
             output_names=["stylized"],
             opset_version=opset,
             verbose=False,
@@ -51,16 +63,27 @@ def export_torchscript(net: nn.Module, path: Path, card: ModelCard) -> None:
 
 
 def export(cfg: DictConfig) -> Path:
-    """Export ``cfg.ckpt`` as ``conf/export.yaml`` says; return the written file."""
+    """Export ``cfg.ckpt`` as ``conf/inference/export.yaml`` says; return the written file."""
     if cfg.format not in SUFFIXES:
         raise FstError(f"format={cfg.format} is not one of {', '.join(SUFFIXES)}")
     if cfg.precision not in DTYPES:
         raise FstError(f"precision={cfg.precision} is not one of {', '.join(DTYPES)}")
     net, card = load_style_model(resolve_model(cfg.ckpt))
+    name = card.name
+    if cfg.style is not None:
+        if not hasattr(net, "num_styles"):
+            raise FstError(f"style={cfg.style}: {cfg.ckpt} paints one style already; drop style=")
+        weights = style_weights(cfg.style, card.style_names)
+        name = describe_mix(weights, card.style_names)
+        net, card = extract_style(net, card, weights, name)
+    if cfg.format == "safetensors" and hasattr(net, "num_styles"):
+        raise FstError("format=safetensors writes one style of a multi-style model: pick it with style=<name> or a mix")
     suffix = ("" if cfg.precision == "fp32" else f".{cfg.precision}") + SUFFIXES[cfg.format]
-    path = Path(cfg.output).expanduser() if cfg.output else Path("exported") / f"{card.name}{suffix}"
+    path = Path(cfg.output).expanduser() if cfg.output else Path("exported") / f"{name}{suffix}"
     if path.exists() and not cfg.overwrite:
         raise FstError(f"output exists: {path}; pass overwrite=true or another output")
+    if cfg.format == "safetensors":
+        return save_style_model(net, path, card, dtype={"fp32": "float32", "fp16": "float16"}[cfg.precision])
     net = net.to(DTYPES[cfg.precision])
     if cfg.format == "onnx":
         export_onnx(net, path, card, DTYPES[cfg.precision], cfg.opset)

@@ -12,9 +12,9 @@ from tqdm import tqdm
 
 from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, find_images, is_image_file, load_image, save_image
 from fst.errors import FstError
+from fst.inference.mixing import describe_mix, style_weights
 from fst.inference.stylizer import Stylizer
 from fst.inference.video import VIDEO_EXTENSIONS, stylize_gif, stylize_video
-from fst.models.card import ModelCard
 from fst.models.files import load_style_model
 from fst.models.zoo import resolve_model
 
@@ -45,13 +45,19 @@ def plan_outputs(input: str, output: str | None, style: str) -> list[tuple[Path,
     raise FstError(f"input not found: {source}")
 
 
-def build_stylizer(cfg: DictConfig) -> tuple[Stylizer, ModelCard]:
+def build_stylizer(cfg: DictConfig) -> tuple[Stylizer, str]:
+    """The Stylizer of ``cfg`` and the name of what it paints (the style, or the mix of a multi-style model)."""
     if cfg.batch_size <= 0:
         raise FstError(f"batch_size must be > 0, got {cfg.batch_size}")
     if cfg.size is not None and cfg.size <= 0:
         raise FstError(f"size must be > 0 (the long side in pixels) or null, got {cfg.size}")
     net, card = load_style_model(resolve_model(cfg.ckpt))
-    return Stylizer.from_config(net, cfg), card
+    if not hasattr(net, "num_styles"):
+        if cfg.style is not None and cfg.style != card.name:
+            raise FstError(f"style={cfg.style}: {cfg.ckpt} paints one style, {card.name}; drop style= or pick a multi-style model")
+        return Stylizer.from_config(net, cfg), card.name
+    weights = style_weights(cfg.style, card.style_names)
+    return Stylizer.from_config(net, cfg, style=weights), describe_mix(weights, card.style_names)
 
 
 def _stylize_images(stylizer: Stylizer, pairs: list[tuple[Path, Path]], cfg: DictConfig) -> tuple[list[Path], list[str]]:
@@ -80,8 +86,8 @@ def _stylize_images(stylizer: Stylizer, pairs: list[tuple[Path, Path]], cfg: Dic
 
 def stylize(cfg: DictConfig) -> list[Path]:
     """Stylize ``cfg.input`` (an image, a folder, a video or a GIF); return the files written."""
-    stylizer, card = build_stylizer(cfg)
-    pairs = plan_outputs(cfg.input, cfg.output, card.name)
+    stylizer, painted = build_stylizer(cfg)
+    pairs = plan_outputs(cfg.input, cfg.output, painted)
     for source, destination in pairs:
         if destination.resolve() == source.resolve():
             raise FstError(f"output would overwrite the input {source}; choose another output")

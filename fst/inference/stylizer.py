@@ -34,6 +34,7 @@ class Stylizer:
             side (``None``: the tile size, so that pass needs no more memory than a tile).
         strength: 1 = full style, 0 = the input unchanged; in between blends the two.
         preserve_color: keep the input's colours, taking only the stylized luminance (Gatys et al. 2016).
+        style: for a multi-style network, the (S,) weights of its styles to paint (:func:`style_weights`).
     """
 
     net: nn.Module
@@ -46,12 +47,13 @@ class Stylizer:
     stats_size: int | None
     strength: float
     preserve_color: bool
+    style: torch.Tensor | None = None  # chosen per model and call, not a config default
 
     @classmethod
-    def from_config(cls, net: nn.Module, cfg: DictConfig) -> Stylizer:
+    def from_config(cls, net: nn.Module, cfg: DictConfig, style: torch.Tensor | None = None) -> Stylizer:
         """A Stylizer with the options of ``cfg`` (a stylize or evaluate config)."""
-        options = {f.name: cfg[f.name] for f in fields(cls) if f.name not in ("net", "device")}
-        return cls(net, device=pick_device(cfg.device), **options)
+        options = {f.name: cfg[f.name] for f in fields(cls) if f.name not in ("net", "device", "style")}
+        return cls(net, device=pick_device(cfg.device), style=style, **options)
 
     def __post_init__(self):
         if self.precision == "auto":
@@ -66,6 +68,11 @@ class Stylizer:
             raise FstError("tile_size must be >= 64 and tile_overlap between 0 and tile_size/2")
         if self.channels_last is None:
             self.channels_last = self.device.type == "cuda"
+        num_styles = getattr(self.net, "num_styles", None)
+        if num_styles is None and self.style is not None:
+            raise FstError("style= picks a style of a multi-style model; this model paints one style")
+        if num_styles is not None and (self.style is None or self.style.shape != (num_styles,)):
+            raise FstError(f"this model paints {num_styles} styles: give it their {num_styles} weights (style=...)")
         self.net = self.net.to(self.device).eval().requires_grad_(False)
         if self.channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
@@ -82,7 +89,13 @@ class Stylizer:
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         with self._autocast():
-            return self._run(images).float().clamp_(0, 1)
+            return self._run(images, *self._style_input(images)).float().clamp_(0, 1)
+
+    def _style_input(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """A multi-style network's second input: the style weights for every image; nothing for others."""
+        if self.style is None:
+            return ()
+        return (self.style.to(images.device, torch.float32).expand(len(images), -1),)
 
     @torch.inference_mode()
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
@@ -112,7 +125,8 @@ class Stylizer:
         scale = min(1.0, (self.stats_size or tile) / max(height, width))
         small = image if scale == 1 else F.interpolate(image, scale_factor=scale, mode="area")
         with self._autocast():
-            stats = record_norm_stats(self.net, small.to(self.device))
+            small = small.to(self.device)
+            stats = record_norm_stats(self.net, small, *self._style_input(small))
         output = torch.zeros(1, 3, height, width)
         total = torch.zeros(1, 1, height, width)
         with fixed_norm_stats(self.net, stats):
@@ -121,7 +135,8 @@ class Stylizer:
                     crop = image[..., top:bottom, left:right]
                     # the eager network: compiled graphs do not see the patched norm layers
                     with self._autocast():
-                        result = self.net(crop.to(self.device)).float().clamp_(0, 1).cpu()
+                        crop = crop.to(self.device)
+                        result = self.net(crop, *self._style_input(crop)).float().clamp_(0, 1).cpu()
                     weight = feather(top, bottom, height, overlap)[:, None] * feather(left, right, width, overlap)[None, :]
                     output[..., top:bottom, left:right] += result * weight
                     total[..., top:bottom, left:right] += weight

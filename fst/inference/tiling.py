@@ -12,8 +12,9 @@ def _instance_norms(net: nn.Module) -> list[nn.InstanceNorm2d]:
     return [m for m in net.modules() if isinstance(m, nn.InstanceNorm2d)]
 
 
-def record_norm_stats(net: nn.Module, image: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Per-channel (mean, var) at the input of every InstanceNorm layer, for one (1, 3, H, W) image."""
+def record_norm_stats(net: nn.Module, image: torch.Tensor, *inputs: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Per-channel (mean, var) at the input of every InstanceNorm layer, for one (1, 3, H, W) image (and the
+    network's other inputs, such as a multi-style network's style weights)."""
     stats = []
 
     def record(module, args):
@@ -22,7 +23,7 @@ def record_norm_stats(net: nn.Module, image: torch.Tensor) -> list[tuple[torch.T
 
     hooks = [layer.register_forward_pre_hook(record) for layer in _instance_norms(net)]
     try:
-        net(image)
+        net(image, *inputs)
     finally:
         for hook in hooks:
             hook.remove()

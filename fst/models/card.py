@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fst import __version__
@@ -72,6 +72,7 @@ class TrainingRecord:
     precision: str | None = None
     seconds: float | None = None  # wall time summed over every resumed run
     hardware: str | None = None
+    base: str | None = None  # the model it was adapted from, when it was (experiment=adapt)
 
     @property
     def images_seen(self) -> int | None:
@@ -97,27 +98,24 @@ class ModelCard:
     """Everything needed to rebuild, use and evaluate a style model.
 
     Args:
+        name: the model's name (its file's stem when trained: the style, or e.g. ``multi_style``).
         architecture: the registry key of its network (:mod:`fst.models.registry`).
         network: the options that rebuild the network: ``build_network(architecture, network)``.
         styles: the styles it paints, in the order of its style inputs.
         loss: the loss it was trained against (``None`` only for checkpoints from before fst recorded it).
         training: the training recipe and its cost.
-        evaluation: figures from ``evaluate.py record=true``, when measured.
+        evaluation: figures from ``evaluate.py record=true`` for each style measured, by style name.
     """
 
+    name: str
     architecture: str
     network: dict[str, Any]
     styles: tuple[StyleSpec, ...]
     loss: LossSpec | None
     training: TrainingRecord
-    evaluation: Evaluation | None = None
+    evaluation: dict[str, Evaluation] = field(default_factory=dict)
     fst_version: str = __version__
     format_version: int = FORMAT_VERSION
-
-    @property
-    def name(self) -> str:
-        """A name for the model: its style, or its styles joined by ``+``."""
-        return "+".join(style.name for style in self.styles)
 
     @property
     def style_names(self) -> list[str]:
@@ -140,13 +138,15 @@ class ModelCard:
         if version > FORMAT_VERSION:
             raise FstError(f"the model card is format {version}, newer than this fst reads ({FORMAT_VERSION}); upgrade fst")
         try:
+            styles = tuple(_build(StyleSpec, s) for s in data["styles"])
             return cls(
+                name=data.get("name") or "+".join(style.name for style in styles),
                 architecture=data["architecture"],
                 network=dict(data["network"]),
-                styles=tuple(_build(StyleSpec, s) for s in data["styles"]),
+                styles=styles,
                 loss=_build(LossSpec, data["loss"]) if data.get("loss") else None,
                 training=_build(TrainingRecord, data["training"]),
-                evaluation=_build(Evaluation, data["evaluation"]) if data.get("evaluation") else None,
+                evaluation={style: _build(Evaluation, figures) for style, figures in (data.get("evaluation") or {}).items()},
                 fst_version=data.get("fst_version", "?"),
                 format_version=version,
             )
@@ -196,6 +196,7 @@ def card_from_v1(metadata: dict[str, Any], steps: int | None = None) -> ModelCar
         hardware=metadata.get("hardware"),
     )
     return ModelCard(
+        name=style,
         architecture="transformer_net",
         network=network,
         styles=(StyleSpec(name=style, size=_int_or_none(metadata.get("style_size"))),),
@@ -215,7 +216,7 @@ def _int_or_none(value) -> int | None:
 
 def describe(card: ModelCard) -> list[tuple[str, str]]:
     """The card as (field, value) rows for people: ``fst-models <name>``."""
-    t, e = card.training, card.evaluation
+    t = card.training
     rows = [
         ("architecture", f"{card.architecture} {json.dumps(card.network)}"),
         ("styles", ", ".join(s.name + (f" (painting at {s.size} px)" if s.size else "") for s in card.styles)),
@@ -234,13 +235,15 @@ def describe(card: ModelCard) -> list[tuple[str, str]]:
         recipe += f", {t.image_size} px crops"
     if t.optimizer:
         recipe += f"; {t.optimizer} lr {t.lr:g}" + (f", {t.lr_scheduler}" if t.lr_scheduler else "")
+    if t.base:
+        recipe += f"; adapted from {t.base}"
     rows.append(("training", recipe))
     cost = ", ".join(x for x in [f"{t.seconds / 3600:.1f} h" if t.seconds is not None else "", t.precision or "", t.hardware or ""] if x)
     if cost:
         rows.append(("training cost", cost))
-    if e:
+    for style, e in card.evaluation.items():
         rows.append((
-            "evaluation",
+            "evaluation" if len(card.styles) == 1 else f"evaluation: {style}",
             f"{e.photos} photos at {e.size} px: content {e.content:.3f}, style {e.style:.3f}, SSIM {e.ssim:.3f}, "
             f"PSNR {e.psnr:.2f} dB, {e.seconds:.3f} s/image on {e.device}",
         ))

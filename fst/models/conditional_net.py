@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from fst.models.card import ModelCard, StyleSpec
 from fst.models.registry import register_architecture
 from fst.models.transformer_net import (
     MIN_SIZE,
@@ -136,3 +137,29 @@ def to_single_style(net: ConditionalTransformerNet, style: torch.Tensor) -> Tran
         target.weight.copy_(style @ source.scale)
         target.bias.copy_(style @ source.shift)
     return plain.eval()
+
+
+def extract_style(net: ConditionalTransformerNet, card: ModelCard, weights: torch.Tensor, name: str) -> tuple[TransformerNet, ModelCard]:
+    """A one-style model (network and card) that paints ``weights`` of a multi-style model's styles.
+
+    A single style keeps its own spec and loss weight; a mix becomes a new style called ``name``.
+    """
+    plain = to_single_style(net, weights)
+    chosen = [spec for spec, w in zip(card.styles, weights.tolist()) if w > 0]
+    style = chosen[0] if len(chosen) == 1 else StyleSpec(name=name)
+    changes = dict(architecture=plain.architecture, network=dict(plain.config), styles=(style,), evaluation=None)
+    return plain, card.replace(name=style.name, **changes)
+
+
+@torch.no_grad()
+def add_styles(net: ConditionalTransformerNet, count: int) -> ConditionalTransformerNet:
+    """``net`` with ``count`` more styles: the same weights, and each new style's scale and shift starting at the
+    mean of the existing styles' (a neutral start for learning a new painting)."""
+    grown = ConditionalTransformerNet(**{**net.config, "num_styles": net.num_styles + count})
+    state = net.state_dict()
+    for key, value in grown.state_dict().items():
+        if key.endswith((".scale", ".shift")):
+            value.copy_(torch.cat([state[key], state[key].mean(dim=0, keepdim=True).expand(count, -1)]))
+        else:
+            value.copy_(state[key])
+    return grown

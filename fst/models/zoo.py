@@ -9,6 +9,8 @@ from fst.models.card import describe
 from fst.models.files import read_card
 from fst.resources import CHECKPOINTS_DIR
 
+METRICS = ("content", "style", "ssim", "psnr", "seconds")  # the evaluation figures the table shows
+
 
 def shipped_models() -> dict[str, Path]:
     """The models that ship with fst, by name (the file's stem)."""
@@ -37,8 +39,10 @@ def shipped_models_table() -> str:
     ]
     for name, path in shipped_models().items():
         card = read_card(path)
-        e = card.evaluation
-        figures = f"{e.content:.3f} | {e.style:.3f} | {e.ssim:.3f} | {e.psnr:.2f} | {e.seconds:.3f}" if e else "? | ? | ? | ? | ?"
+        figures = "? | ? | ? | ? | ?"
+        if card.evaluation:  # a multi-style model: the means over its styles
+            mean = {m: sum(getattr(e, m) for e in card.evaluation.values()) / len(card.evaluation) for m in METRICS}
+            figures = " | ".join(f"{mean[m]:.{2 if m == 'psnr' else 3}f}" for m in METRICS)
         lines.append(
             f"| {name} | {card.architecture} | {', '.join(card.style_names)} | {card.training.steps} | "
             f"{card.training.image_size or '?'} | {figures} |"

@@ -6,6 +6,7 @@ import logging
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -32,6 +33,22 @@ class NonFiniteLossError(FstError):
     """Training produced NaN or inf; the run stops without saving the bad state."""
 
 
+@dataclass(frozen=True)
+class Adaptation:
+    """New styles learned on a trained multi-style model (experiment=adapt).
+
+    Args:
+        base: the base model, as its card records it (e.g. ``multi_style (12000 steps)``).
+        styles: the indices of the new styles, the only ones training draws.
+        train_shared: also train the shared weights (convolutions); otherwise only the new styles' scales and
+            shifts train, and every other weight stays bit-identical.
+    """
+
+    base: str
+    styles: tuple[int, ...]
+    train_shared: bool
+
+
 class StyleTransferModule(pl.LightningModule):
     """Trains ``net`` to minimise ``criterion`` against its styles; its checkpoints carry the model card.
 
@@ -39,15 +56,17 @@ class StyleTransferModule(pl.LightningModule):
     draws a style, so one batch can hold several, each measured against its own painting and weight.
 
     Args:
+        name: the model's name, recorded in its card.
         net: the style network being trained (the only trained parameters), of a registered architecture.
         criterion: the perceptual loss (frozen VGG; never saved in checkpoints).
         styles: the styles, as the card records them.
-        style_images: one (1, 3, H, W) painting in [0, 1] per style, at its style size.
+        style_images: one (1, 3, H, W) painting in [0, 1] per style that trains, at its style size.
         optimizer: ``params -> Optimizer`` (a Hydra partial).
         scheduler: ``optimizer -> LR scheduler`` stepped every step, or None.
         num_samples: eval images shown in the sample grid of each validation.
         skip_nonfinite_batches: batches with a NaN/inf loss skipped before training stops with an error.
-        teachers: trained one-style networks, one per style, whose outputs the network also learns to match
+        adapt: learn new styles on a trained multi-style network (only they train), or None.
+        teachers: trained one-style networks, one per style that trains, whose outputs the network also learns to match
             (``distill_weight`` times the mean squared difference): a dense target that trains a multi-style
             network from per-style models many times faster than the perceptual loss alone. None: no teachers.
         channels_last, compile, activation_checkpointing, check_finite_every_n_steps: the speed switches of
@@ -56,10 +75,12 @@ class StyleTransferModule(pl.LightningModule):
 
     def __init__(
         self,
+        name: str,
         net: nn.Module,
         criterion: PerceptualLoss,
         styles: list[StyleSpec],
         style_images: list[torch.Tensor],
+        adapt: Adaptation | None,
         optimizer: Callable,
         scheduler: Callable | None,
         num_samples: int,
@@ -72,22 +93,27 @@ class StyleTransferModule(pl.LightningModule):
         check_finite_every_n_steps: int,
     ):
         super().__init__()
-        if len(styles) != len(style_images):
-            raise ValueError("one style image per style")
+        self.trained = list(adapt.styles) if adapt else list(range(len(styles)))  # the styles training draws
+        if len(self.trained) != len(style_images):
+            raise ValueError("one style image per style that trains")
         self.conditional = hasattr(net, "num_styles")
         if self.conditional and net.num_styles != len(styles):
             raise FstError(f"the model paints {net.num_styles} styles but the run has {len(styles)}")
         if not self.conditional and len(styles) > 1:
             raise FstError(f"{len(styles)} styles need a conditional model: model=conditional_transformer_net "
                            "(experiment=multi_style sets it)")
+        self.name = name
         self.net = net
         self.criterion = criterion
-        if teachers is not None and len(teachers) != len(styles):
-            raise FstError(f"teachers: {len(teachers)} models for {len(styles)} styles; give one per style, in order")
+        if teachers is not None and len(teachers) != len(self.trained):
+            raise FstError(f"teachers: {len(teachers)} models for {len(self.trained)} styles; give one per style, in order")
+        self.adapt = adapt
         self.teachers = nn.ModuleList(teachers).requires_grad_(False).eval() if teachers else None
         self.distill_weight = distill_weight
         self.styles = list(styles)
         self.style_images = list(style_images)  # moved to the device in on_fit_start
+        if adapt and not adapt.train_shared:
+            self._train_only_styles(adapt.styles)
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.num_samples = num_samples
         self.skip_nonfinite_batches = skip_nonfinite_batches
@@ -110,6 +136,17 @@ class StyleTransferModule(pl.LightningModule):
 
     # --- set-up ----------------------------------------------------------------------------------------
 
+    def _train_only_styles(self, styles: tuple[int, ...]) -> None:
+        """Freeze every weight but the scale and shift of ``styles``: the rest of each conditional norm's
+        parameters gets zero gradients, so Adam leaves it bit-identical."""
+        mask = torch.zeros(len(self.styles), 1)
+        mask[list(styles)] = 1
+        for name, parameter in self.net.named_parameters():
+            per_style = name.endswith((".scale", ".shift"))
+            parameter.requires_grad_(per_style)
+            if per_style:
+                parameter.register_hook(lambda grad: grad * mask.to(grad))
+
     def configure_model(self) -> None:
         # In place, so parameter names (and checkpoints) stay those of the plain modules.
         self.net.to(memory_format=self.memory_format)
@@ -119,8 +156,9 @@ class StyleTransferModule(pl.LightningModule):
             self.criterion.vgg.compile(dynamic=False)
 
     def on_fit_start(self) -> None:
-        # Once per run, on the training device: the Gram targets of every style.
-        self.criterion.set_styles([image.to(self.device) for image in self.style_images], [s.style_weight for s in self.styles])
+        # Once per run, on the training device: the Gram targets of every style that trains.
+        weights = [self.styles[index].style_weight for index in self.trained]
+        self.criterion.set_styles([image.to(self.device) for image in self.style_images], weights)
 
     def on_train_start(self) -> None:
         self._started = time.monotonic()
@@ -130,10 +168,12 @@ class StyleTransferModule(pl.LightningModule):
 
     # --- steps -----------------------------------------------------------------------------------------
 
-    def forward(self, images: torch.Tensor, style_ids: torch.Tensor) -> torch.Tensor:
-        """Stylize ``images``, each in the style ``style_ids`` names (ignored by a one-style network)."""
+    def forward(self, images: torch.Tensor, trained_ids: torch.Tensor) -> torch.Tensor:
+        """Stylize ``images``, each in the style ``trained_ids`` names (positions in the styles that train;
+        ignored by a one-style network)."""
         inputs = (images.contiguous(memory_format=self.memory_format),)
         if self.conditional:
+            style_ids = torch.tensor(self.trained, device=images.device)[trained_ids]
             inputs += (F.one_hot(style_ids, len(self.styles)).to(images.dtype),)
         if self.activation_checkpointing and torch.is_grad_enabled():
             return recompute(self.net, *inputs, use_reentrant=False)
@@ -142,23 +182,24 @@ class StyleTransferModule(pl.LightningModule):
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
         self.skipped_files.update(batch["skipped"])
         images = batch["image"]
-        if self.conditional:
-            style_ids = torch.randint(len(self.styles), (len(images),), device=images.device)
+        if len(self.trained) > 1:
+            style_ids = torch.randint(len(self.trained), (len(images),), device=images.device)
         else:
             style_ids = torch.zeros(len(images), dtype=torch.long, device=images.device)
         stylized = self(images, style_ids)
-        losses = self.criterion(stylized, images, style_ids, per_item=self.conditional)
+        losses = self.criterion(stylized, images, style_ids, per_item=len(self.trained) > 1)
         if self.teachers is not None:
             losses["distill"] = self.distill_weight * (stylized.float() - self._teach(images, style_ids)).pow(2).mean()
             losses["total"] = losses["total"] + losses["distill"]
         total = losses.pop("total")
         if self.global_step % self.check_finite_every_n_steps == 0 and self._any_rank_nonfinite(total):
             return self._skip_nonfinite_batch(losses)
-        if self.conditional:  # each style drawn in this batch: its mean style loss
+        if "style_per_item" in losses:  # each style drawn in this batch: its mean style loss
             per_item = losses.pop("style_per_item")
-            for index in style_ids.unique().tolist():
-                drawn = style_ids == index
-                self.log(f"train/style/{self.styles[index].name}", per_item[drawn].mean(), batch_size=int(drawn.sum()))
+            for position in style_ids.unique().tolist():
+                drawn = style_ids == position
+                name = self.styles[self.trained[position]].name
+                self.log(f"train/style/{name}", per_item[drawn].mean(), batch_size=int(drawn.sum()))
         self.log_dict({f"train/{k}": v for k, v in losses.items()}, batch_size=len(images))
         self.log("train/total", total, prog_bar=True, batch_size=len(images))
         return total
@@ -217,12 +258,12 @@ class StyleTransferModule(pl.LightningModule):
         """Every eval photo in every style: the losses (per style too, for several) and the sample grid."""
         images = batch["image"]
         per_style, stylized = [], []
-        for index, style in enumerate(self.styles):
-            style_ids = torch.full((len(images),), index, device=images.device)
+        for position, index in enumerate(self.trained):
+            style, style_ids = self.styles[index], torch.full((len(images),), position, device=images.device)
             output = self(images, style_ids)
             per_style.append(self.criterion(output, images, style_ids))
             stylized.append(output)
-            if self.conditional:
+            if len(self.trained) > 1:
                 self.log_dict({f"val/{k}/{style.name}": per_style[-1][k] for k in ("content", "style")},
                               batch_size=len(images), sync_dist=True)
         mean = {k: torch.stack([losses[k] for losses in per_style]).mean() for k in per_style[0]}
@@ -238,7 +279,7 @@ class StyleTransferModule(pl.LightningModule):
             return
         # One column per eval photo: the photos on the top row, then a row per style.
         contents = torch.cat([c for c, _ in samples])
-        rows = [torch.cat([styles[index] for _, styles in samples]) for index in range(len(self.styles))]
+        rows = [torch.cat([styles[position] for _, styles in samples]) for position in range(len(self.trained))]
         grid = make_grid(torch.cat([contents, *rows]), nrow=len(contents), padding=2, pad_value=1.0)
         save_image(grid, Path(self.trainer.default_root_dir) / "samples" / f"step_{self.global_step:07d}.jpg")
         log_image(self.logger, "val/samples", grid, self.global_step)
@@ -246,7 +287,7 @@ class StyleTransferModule(pl.LightningModule):
     # --- optimizer and LR schedule ---------------------------------------------------------------------
 
     def configure_optimizers(self):
-        optimizer = self.optimizer_factory(params=self.net.parameters())
+        optimizer = self.optimizer_factory(params=[p for p in self.net.parameters() if p.requires_grad])
         schedulers = []
         if self.scheduler_factory is not None:
             schedule = self.scheduler_factory(optimizer=optimizer)
@@ -290,8 +331,10 @@ class StyleTransferModule(pl.LightningModule):
             precision=str(trainer.precision),
             seconds=round(self.train_seconds()),
             hardware=(f"{world}x " if world > 1 else "") + device_name(trainer.strategy.root_device),
+            base=self.adapt.base if self.adapt else None,
         )
         return ModelCard(
+            name=self.name,
             architecture=architecture_of(self.net),
             network=dict(self.net.config),
             styles=tuple(self.styles),

@@ -69,7 +69,7 @@ def continue_from_export(path: str, module: StyleTransferModule, max_steps: int)
     if card.style_names != styles:
         wanted = " ".join(f"style={name}" for name in card.style_names)
         raise FstError(
-            f"continue_from {path} is a model of style '{card.name}', not '{'+'.join(styles)}'; "
+            f"continue_from {path} is a model of style '{'+'.join(card.style_names)}', not '{'+'.join(styles)}'; "
             f"pass {wanted} (or style.name=... for your own painting)"
         )
     check_same_model("continue_from", path, card, module)

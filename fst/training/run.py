@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import sys
 import warnings
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor, TQDMProgressBar
 from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 from pytorch_lightning.utilities.exceptions import SIGTERMException
@@ -18,13 +19,15 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 from fst.config import build
 from fst.errors import FstError
 from fst.hardware import cpu_has_fast_bf16
+from fst.losses.perceptual import PerceptualLoss
 from fst.models.card import StyleSpec
+from fst.models.conditional_net import add_styles
 from fst.models.files import load_style_model
 from fst.models.zoo import resolve_model
 from fst.training.callbacks import ExportStyleModel
 from fst.training.checkpoint_io import AtomicCheckpointIO
 from fst.training.loggers import build_logger, log_config
-from fst.training.module import StyleTransferModule
+from fst.training.module import Adaptation, StyleTransferModule
 from fst.training.resume import check_resume_files, continue_from_export, resolve_resume_path, start_at_step
 from fst.training.styles import training_styles
 
@@ -35,14 +38,21 @@ QUIET = [r".*module\(s\) in eval mode.*", r"Experiment logs directory .* exists 
 
 def build_module(cfg: DictConfig, styles: list[tuple[StyleSpec, torch.Tensor]]) -> StyleTransferModule:
     """The LightningModule of ``cfg``: network, loss, the styles and their paintings, optimizer and speed switches."""
-    model = cfg.model.copy()
-    if "num_styles" in model.keys():  # a conditional network paints the run's styles (its yaml leaves it ???)
-        model.num_styles = len(styles)
+    specs, images = [spec for spec, _ in styles], [image for _, image in styles]
+    if cfg.base:
+        net, criterion, specs, adapt = adaptation(cfg, specs)
+    else:
+        model = cfg.model.copy()
+        if "num_styles" in model.keys():  # a conditional network paints the run's styles (its yaml leaves it ???)
+            model.num_styles = len(specs)
+        net, criterion, adapt = build(model), build(cfg.loss), None
     return StyleTransferModule(
-        net=build(model),
-        criterion=build(cfg.loss),
-        styles=[spec for spec, _ in styles],
-        style_images=[image for _, image in styles],
+        name=cfg.model_name,
+        net=net,
+        criterion=criterion,
+        styles=specs,
+        style_images=images,
+        adapt=adapt,
         optimizer=instantiate(cfg.optimizer),
         scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,  # an optional group
         num_samples=cfg.num_samples,
@@ -51,6 +61,26 @@ def build_module(cfg: DictConfig, styles: list[tuple[StyleSpec, torch.Tensor]]) 
         distill_weight=cfg.distill_weight,
         **cfg.performance,
     )
+
+
+def adaptation(cfg: DictConfig, new: list[StyleSpec]) -> tuple[torch.nn.Module, PerceptualLoss, list[StyleSpec], Adaptation]:
+    """The network, loss and styles of a run that learns ``new`` styles on the multi-style model ``cfg.base``.
+
+    The network is the base's with a scale and shift more per new style; the loss is the one the base was trained
+    with (so the model's card stays true for every style), each new style with this run's style weight.
+    """
+    base, card = load_style_model(resolve_model(cfg.base, option="base"))
+    if not hasattr(base, "num_styles") or card.loss is None:
+        raise FstError(f"base={cfg.base} is a one-style model; adaptation starts from a multi-style one (experiment=multi_style)")
+    clash = sorted({spec.name for spec in new} & set(card.style_names))
+    if clash:
+        raise FstError(f"base={cfg.base} already paints {', '.join(clash)}; name the new style otherwise (style.name=...)")
+    new = [spec if spec.style_weight is not None else dataclasses.replace(spec, style_weight=cfg.loss.style_weight) for spec in new]
+    loss = dataclasses.asdict(card.loss) | {"vgg_weights": cfg.loss.vgg_weights}
+    criterion = build(OmegaConf.create({"_target_": cfg.loss._target_, **loss}))
+    indices = tuple(range(base.num_styles, base.num_styles + len(new)))
+    adapt = Adaptation(f"{card.name} ({card.training.steps} steps)", indices, train_shared=cfg.adapt_all)
+    return add_styles(base, len(new)), criterion, [*card.styles, *new], adapt
 
 
 def load_teachers(refs: list[str], styles: list[StyleSpec]) -> list[torch.nn.Module]:

@@ -30,15 +30,17 @@ def training_styles(cfg: DictConfig) -> list[tuple[StyleSpec, torch.Tensor]]:
     """
     if not cfg.get("styles"):
         return [(StyleSpec(name=cfg.style.name, size=cfg.style.size), load_style_image(cfg.style.image, cfg.style.size))]
-    styles = []
-    for index, entry in enumerate(cfg.styles):
-        entry = _from_yaml(entry, cfg) if isinstance(entry, str) else OmegaConf.to_container(entry, resolve=True)
+    # Every entry is checked before any painting is read: a typo fails at once.
+    entries = [_from_yaml(e, cfg) if isinstance(e, str) else OmegaConf.to_container(e, resolve=True) for e in cfg.styles]
+    for index, entry in enumerate(entries):
         if "name" not in entry or "image" not in entry:
             raise FstError(f"styles[{index}] needs a name and an image, e.g. {{name: mine, image: /path/painting.jpg}}")
+    names = [entry["name"] for entry in entries]
+    if len(set(names)) < len(names):
+        raise FstError(f"styles names a style twice: {', '.join(names)}")
+    styles = []
+    for index, entry in enumerate(entries):
         size = entry.get("size", cfg.style.size)
         spec = StyleSpec(name=entry["name"], size=size, style_weight=entry.get("style_weight"))
         styles.append((spec, load_style_image(entry["image"], size, option=f"styles[{index}]")))
-    names = [spec.name for spec, _ in styles]
-    if len(set(names)) < len(names):
-        raise FstError(f"styles names a style twice: {', '.join(names)}")
     return styles

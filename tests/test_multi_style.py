@@ -1,0 +1,248 @@
+"""Many styles in one network: conditional instance norm, mixing, training, adaptation, tiling and export."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from fst.errors import FstError
+from fst.inference.files import stylize
+from fst.inference.mixing import style_weights
+from fst.models import load_style_model, read_card, save_style_model
+from fst.models.conditional_net import ConditionalTransformerNet, add_styles, to_single_style
+from fst.training.run import train
+
+from conftest import (
+    assert_one_line_error, compose_config, make_stylizer, random_image, run_script, tiny_overrides, toy_card,
+)
+
+NAMES = ["starry", "wave", "scream"]
+
+
+def conditional_net(num_styles: int = 3, seed: int = 0) -> ConditionalTransformerNet:
+    """A small conditional network whose styles differ: random scales and shifts, not the initial ones."""
+    torch.manual_seed(seed)
+    net = ConditionalTransformerNet(num_styles=num_styles, width=0.25, num_residual_blocks=1, upsampling="nearest",
+                                    output_activation="none")
+    with torch.no_grad():
+        for name, parameter in net.named_parameters():
+            if name.endswith(".scale"):
+                parameter.copy_(1 + 0.5 * torch.randn_like(parameter))
+            elif name.endswith(".shift"):
+                parameter.copy_(0.5 * torch.randn_like(parameter))
+    return net.eval()
+
+
+def one_hot(index: int, count: int = 3) -> torch.Tensor:
+    return torch.nn.functional.one_hot(torch.tensor(index), count).float()
+
+
+@pytest.fixture(scope="module")
+def multi_model(tmp_path_factory):
+    net = conditional_net()
+    card = toy_card(net, name="trio").replace(styles=tuple(toy_card(net, n).styles[0] for n in NAMES))
+    return save_style_model(net, tmp_path_factory.mktemp("multi") / "trio.safetensors", card, dtype="float32")
+
+
+def test_a_one_hot_style_equals_a_plain_network_with_that_styles_scale_and_shift():
+    net = conditional_net()
+    x = torch.rand(2, 3, 36, 44)
+    with torch.no_grad():
+        for index in range(3):
+            plain = to_single_style(net, one_hot(index))
+            assert isinstance(plain, torch.nn.Module) and plain.architecture == "transformer_net"
+            torch.testing.assert_close(plain(x), net(x, one_hot(index).expand(2, -1)), atol=1e-5, rtol=1e-5)
+        mix = torch.tensor([0.2, 0.0, 0.8])  # a mix is a mix of scales and shifts, so it extracts too
+        torch.testing.assert_close(to_single_style(net, mix)(x), net(x, mix.expand(2, -1)), atol=1e-5, rtol=1e-5)
+        assert (net(x, one_hot(0).expand(2, -1)) - net(x, one_hot(1).expand(2, -1))).abs().mean() > 0.01
+
+
+def test_each_item_of_a_batch_gets_its_own_style():
+    net = conditional_net()
+    x = torch.rand(3, 3, 32, 32)
+    styles = torch.stack([one_hot(2), one_hot(0), torch.tensor([0.5, 0.5, 0.0])])
+    with torch.no_grad():
+        together = net(x, styles)
+        for item in range(3):
+            torch.testing.assert_close(together[item : item + 1], net(x[item : item + 1], styles[item : item + 1]), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "spec,expected",
+    [
+        ("wave", [0, 1, 0]),
+        ("starry:0.3,scream:0.7", [0.3, 0, 0.7]),
+        ("starry:1,wave:1", [0.5, 0.5, 0]),  # normalised to sum to 1
+        ({"scream": 2, "wave": 6}, [0, 0.75, 0.25]),
+        ("scream,wave", [0, 0.5, 0.5]),  # a name without a weight counts 1
+    ],
+)
+def test_style_weights_are_normalised(spec, expected):
+    torch.testing.assert_close(style_weights(spec, NAMES), torch.tensor(expected, dtype=torch.float32))
+
+
+@pytest.mark.parametrize(
+    "spec,message",
+    [
+        ("monet", "this model has no style 'monet'; its styles: starry, wave, scream"),
+        ("starry:-1,wave:2", "weights must be >= 0"),
+        ("starry:0,wave:0", "the weights are all zero"),
+        ("starry:lots", "the weight of 'starry' is not a number"),
+        (None, "this model paints 3 styles (starry, wave, scream); pick one with style=<name>"),
+    ],
+)
+def test_bad_style_weights_are_one_line_errors(spec, message):
+    with pytest.raises(FstError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        style_weights(spec, NAMES)
+
+
+def test_tiled_equals_untiled_with_conditional_norms():
+    """The shared statistics of seamless tiling feed conditional norms as they feed plain ones."""
+    net = conditional_net()
+    image = torch.from_numpy(np.array(random_image((300, 220), seed=4))).permute(2, 0, 1).float().div(255)[None]
+    mix = torch.tensor([0.3, 0.0, 0.7])
+    full = make_stylizer(net, precision="fp32", tile_size=4096, style=mix)(image)
+    tiled = make_stylizer(net, precision="fp32", tile_size=128, tile_overlap=64, stats_size=4096, style=mix)(image)
+    difference = (tiled - full).abs()[..., 8:-8, 8:-8]
+    assert difference.max() < 0.02 and difference.mean() < 1e-3  # as for the one-style network
+
+
+def stylize_with(model, photo, output, **options):
+    overrides = [f"ckpt={model}", f"input={photo}", f"output={output}", "device=cpu", "precision=fp32",
+                 *(f"{k}={v}" for k, v in options.items())]
+    return stylize(compose_config("stylize", overrides))
+
+
+def test_stylize_paints_a_style_or_a_mix_of_a_multi_style_model(multi_model, tmp_path):
+    random_image((48, 36), seed=1).save(tmp_path / "photo.png")
+    outputs = {}
+    for spec in ["starry", "scream", "'starry:0.5,scream:0.5'"]:
+        (written,) = stylize_with(multi_model, tmp_path / "photo.png", tmp_path / f"{len(outputs)}.png", style=spec)
+        outputs[spec] = torch.from_numpy(np.array(Image.open(written))).float()
+    assert outputs["starry"].shape == (36, 48, 3)
+    assert (outputs["starry"] - outputs["scream"]).abs().mean() > 2  # of 255
+    assert (outputs["'starry:0.5,scream:0.5'"] - outputs["starry"]).abs().mean() > 1
+    with pytest.raises(FstError, match="its styles: starry, wave, scream"):
+        stylize_with(multi_model, tmp_path / "photo.png", tmp_path / "x.png", style="monet")
+    with pytest.raises(FstError, match="pick one with style=<name>"):
+        stylize_with(multi_model, tmp_path / "photo.png", tmp_path / "y.png")
+
+
+@pytest.mark.slow
+def test_stylize_script_takes_an_unquoted_mix_and_names_bad_ones(multi_model, tmp_path):
+    random_image((40, 32), seed=2).save(tmp_path / "photo.png")
+    result = run_script("stylize.py", f"ckpt={multi_model}", f"input={tmp_path / 'photo.png'}", "style=starry:0.3,wave:0.7",
+                        "device=cpu", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "stylized" / "starry0.3+wave0.7" / "photo.png").is_file()
+    bad = run_script("stylize.py", f"ckpt={multi_model}", f"input={tmp_path / 'photo.png'}", "style=starry:-1,wave:1", cwd=tmp_path)
+    assert_one_line_error(bad, "weights must be >= 0")
+
+
+def test_training_several_styles_writes_a_card_with_them_in_order(tiny_data, tmp_path):
+    second = tmp_path / "second.png"
+    random_image((64, 48), seed=7).save(second)
+    styles = f"styles=[{{name: a, image: {tiny_data}/styles/tiny.png}},{{name: b, image: {second}, style_weight: 1000}}]"
+    overrides = [*tiny_overrides(tiny_data, tmp_path / "run"), "model=conditional_transformer_net", styles, "model_name=duo"]
+    export = train(compose_config("train", overrides))
+    assert export.name == "duo.safetensors"
+    net, card = load_style_model(export)
+    assert card.name == "duo" and card.architecture == "conditional_transformer_net" and net.num_styles == 2
+    assert card.style_names == ["a", "b"] and card.styles[1].style_weight == 1000 and card.styles[0].style_weight is None
+    with open(tmp_path / "run" / "csv" / "metrics.csv") as f:
+        header = f.readline().strip().split(",")
+    assert {"train/style/a", "train/style/b", "val/style/a", "val/style/b", "val/content/a"} <= set(header)
+    grid = Image.open(tmp_path / "run" / "samples" / "step_0000004.jpg")
+    assert grid.height > 2.5 * (32 + 2)  # the photos, then a row per style
+
+
+def test_styles_need_a_conditional_model_and_distinct_names(tiny_data, tmp_path):
+    styles = f"styles=[{{name: a, image: {tiny_data}/styles/tiny.png}},{{name: b, image: {tiny_data}/styles/tiny.png}}]"
+    with pytest.raises(FstError, match="2 styles need a conditional model: model=conditional_transformer_net"):
+        train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), styles]))
+    twice = f"styles=[{{name: a, image: {tiny_data}/styles/tiny.png}},{{name: a, image: {tiny_data}/styles/tiny.png}}]"
+    with pytest.raises(FstError, match="styles names a style twice"):
+        train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), "model=conditional_transformer_net", twice]))
+    with pytest.raises(FstError, match="styles: unknown style 'monet'"):
+        train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), "model=conditional_transformer_net", "styles=[candy,monet]"]))
+
+
+def test_adaptation_trains_only_the_new_styles_scale_and_shift(multi_model, tiny_data, tmp_path):
+    overrides = [
+        *tiny_overrides(tiny_data, tmp_path), "experiment=adapt", f"base={multi_model}", "style.name=tiny",
+        "data.image_size=32", "trainer.max_steps=3", "trainer.val_check_interval=3", "callbacks.export.dtype=float32",
+    ]
+    adapted_path = train(compose_config("train", overrides))
+    base, base_card = load_style_model(multi_model)
+    adapted, card = load_style_model(adapted_path)
+    assert card.style_names == [*NAMES, "tiny"] and card.training.base == "trio (7 steps)" and card.training.steps == 3
+    assert card.loss == base_card.loss and card.styles[:3] == base_card.styles
+    before, after = base.state_dict(), adapted.state_dict()
+    for key, value in before.items():
+        if key.endswith((".scale", ".shift")):
+            assert torch.equal(after[key][:3], value), key  # the base's styles, bit-identical
+            assert not torch.equal(after[key][3], value.mean(dim=0)), key  # the new style moved from its start
+        else:
+            assert torch.equal(after[key], value), key  # the shared convolutions, bit-identical
+    with pytest.raises(FstError, match="already paints starry"):
+        train(compose_config("train", [*overrides, "style.name=starry"]))
+    plain = tmp_path / "plain.safetensors"
+    save_style_model(to_single_style(base, one_hot(0)), plain, toy_card(to_single_style(base, one_hot(0))), dtype="float32")
+    with pytest.raises(FstError, match="is a one-style model; adaptation starts from a multi-style one"):
+        train(compose_config("train", [*overrides, f"base={plain}"]))
+
+
+def test_add_styles_keeps_the_old_ones_and_starts_the_new_at_their_mean():
+    net = conditional_net()
+    grown = add_styles(net, 2)
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        for index in range(3):
+            torch.testing.assert_close(grown(x, one_hot(index, 5)[None]), net(x, one_hot(index)[None]))
+        torch.testing.assert_close(grown(x, one_hot(4, 5)[None]), net(x, torch.full((1, 3), 1 / 3)), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_onnx_and_torchscript_exports_take_the_style_weights_as_a_second_input(multi_model, tmp_path):
+    net, card = load_style_model(multi_model)
+    for fmt, name in [("onnx", "trio.onnx"), ("torchscript", "trio.pt")]:
+        result = run_script("export.py", f"ckpt={multi_model}", f"format={fmt}", f"output={tmp_path / name}")
+        assert result.returncode == 0, result.stderr[-2000:]
+    x = np.random.default_rng(0).random((2, 3, 40, 52), dtype=np.float32)
+    styles = np.stack([one_hot(1).numpy(), np.array([0.3, 0.0, 0.7], dtype=np.float32)])
+    check = (
+        "import sys, numpy as np, onnxruntime as ort\n"
+        f"session = ort.InferenceSession({str(tmp_path / 'trio.onnx')!r})\n"
+        f"x, s = np.load({str(tmp_path / 'x.npy')!r}), np.load({str(tmp_path / 's.npy')!r})\n"
+        f"np.save({str(tmp_path / 'onnx.npy')!r}, session.run(None, {{'image': x, 'style': s}})[0])\n"
+    )
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "s.npy", styles)
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x), torch.from_numpy(styles))
+        torch.testing.assert_close(torch.from_numpy(np.load(tmp_path / "onnx.npy")), expected, atol=1e-4, rtol=1e-4)
+        scripted = torch.jit.load(str(tmp_path / "trio.pt"))
+        torch.testing.assert_close(scripted(torch.from_numpy(x), torch.from_numpy(styles)), expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_one_style_or_a_mix_of_a_multi_style_model_exports_as_a_one_style_model(multi_model, tmp_path):
+    net, _ = load_style_model(multi_model)
+    x = torch.rand(1, 3, 32, 40)
+    for spec, weights, file in [("wave", one_hot(1), "wave.safetensors"), ("starry:1,scream:3", torch.tensor([0.25, 0, 0.75]), "starry0.25+scream0.75.safetensors")]:
+        result = run_script("export.py", f"ckpt={multi_model}", "format=safetensors", f"style={spec}", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr[-2000:]
+        single, card = load_style_model(tmp_path / "exported" / file)
+        assert card.architecture == "transformer_net" and len(card.styles) == 1 and card.name == file.removesuffix(".safetensors")
+        with torch.no_grad():
+            torch.testing.assert_close(single(x), net(x, weights[None]), atol=1e-5, rtol=1e-5)
+    assert read_card(tmp_path / "exported" / "wave.safetensors").styles == read_card(multi_model).styles[1:2]
+    result = run_script("export.py", f"ckpt={multi_model}", "format=safetensors", cwd=tmp_path)
+    assert_one_line_error(result, "format=safetensors writes one style of a multi-style model")

@@ -46,7 +46,7 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision import transforms
 
-from fst.config import build, register_resolvers
+from fst.config import build, register_configs
 from fst.data.datamodule import collate
 from fst.data.images import find_images
 from fst.losses.perceptual import gram_matrix
@@ -106,7 +106,7 @@ def peak_memory_mb(device: torch.device) -> float:
 
 def compose_config(overrides: list[str]):
     out = tempfile.mkdtemp(prefix="fst-bench-")
-    register_resolvers()
+    register_configs()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         # The loss speed does not depend on the VGG weights, so random ones serve unless given.
         defaults = [f"paths.output_dir={out}", f"loss.vgg_weights={os.environ.get('FST_VGG_WEIGHTS', 'random')}"]

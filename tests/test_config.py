@@ -108,12 +108,12 @@ def test_every_style_image_exists_in_shared_data(style):
 
 
 def test_group_choices_are_checked_in_multirun_sweeps():
-    from fst.config import check_group_choices
+    from fst.commands.cli import check_group_choices
     from fst.errors import FstError
 
-    check_group_choices(["style=candy,mosaic", "trainer=cpu", "style=glob(*)"])  # all exist, or Hydra's to expand
+    check_group_choices(["style=candy,mosaic", "trainer=cpu", "style=glob(*)"], CONF_DIR)  # all exist, or Hydra's to expand
     with pytest.raises(FstError, match="unknown style 'monet'; choose one of: candy"):
-        check_group_choices(["style=candy,monet"])
+        check_group_choices(["style=candy,monet"], CONF_DIR)
 
 
 def test_importing_fst_changes_no_global_state():

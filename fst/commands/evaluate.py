@@ -3,12 +3,19 @@ report for style models (conf/evaluate.yaml)."""
 
 from omegaconf import DictConfig
 
-from fst.config import command
+from fst.commands.cli import command
 from fst.evaluation.evaluate import evaluate
 
+EXAMPLES = [
+    "fst-evaluate ckpts=checkpoints/                        # every shipped model",
+    "fst-evaluate ckpts=[candy,runs/candy/v1/candy.safetensors]",
+    "fst-evaluate ckpts=candy optimization.enabled=true     # and the per-image optimization baseline",
+]
 
-@command("evaluate")
+
+@command("evaluate", EXAMPLES)
 def main(cfg: DictConfig) -> None:
+    """Evaluate style models on held-out photos: losses, SSIM, PSNR, speed, a gallery and a report."""
     evaluate(cfg)
 
 

@@ -1,14 +1,21 @@
 """``fst-export`` / ``python scripts/export.py ckpt=starry_night format=onnx``: write a style model for other
-runtimes (conf/export.yaml)."""
+runtimes (conf/inference/export.yaml)."""
 
 from omegaconf import DictConfig
 
-from fst.config import command
+from fst.commands.cli import command
 from fst.export.formats import export
 
+EXAMPLES = [
+    "fst-export ckpt=candy format=onnx                          # -> exported/candy.onnx",
+    "fst-export ckpt=candy format=torchscript precision=fp16",
+    "fst-export ckpt=multi_style style=udnie format=safetensors   # one style as a one-style model",
+]
 
-@command("export", string_options=("style",))
+
+@command("export", EXAMPLES, string_options=("style",))
 def main(cfg: DictConfig) -> None:
+    """Export a style model for other runtimes (ONNX, TorchScript), or one style of a multi-style model."""
     print(f"fst: wrote {export(cfg)}")
 
 

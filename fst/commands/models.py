@@ -1,16 +1,20 @@
-"""``fst-models`` / ``python scripts/models.py``: the shipped style models and their cards (conf/models.yaml).
-
-``fst-models`` lists them; ``fst-models name=starry_night`` (a name or any model file) prints one whole card.
-"""
+"""``fst-models`` / ``python scripts/models.py``: the shipped style models and their cards (conf/models.yaml)."""
 
 from omegaconf import DictConfig
 
-from fst.config import command
+from fst.commands.cli import command
 from fst.models.zoo import card_text, shipped_models_table
 
+EXAMPLES = [
+    "fst-models                                        # every shipped model, with its evaluation figures",
+    "fst-models name=starry_night                      # one model's whole card",
+    "fst-models name=runs/candy/v1/candy.safetensors   # any model file's card",
+]
 
-@command("models")
+
+@command("models", EXAMPLES)
 def main(cfg: DictConfig) -> None:
+    """List the shipped style models with their cards, or print one model's whole card."""
     print(card_text(cfg.name) if cfg.name else shipped_models_table())
 
 

@@ -5,12 +5,21 @@ from pathlib import Path
 from omegaconf import DictConfig
 from pytorch_lightning.utilities import rank_zero_info
 
-from fst.config import command
+from fst.commands.cli import command
 from fst.training.run import train
 
+EXAMPLES = [
+    "fst-train experiment=demo                            # a quick demo model, minutes on a CPU",
+    "fst-train style=candy                                # a shipped style's painting and weights",
+    "fst-train style.name=mine style.image=painting.jpg   # any painting",
+    "fst-train experiment=multi_style                     # the 8 zoo styles in one network",
+    "fst-train experiment=adapt style.name=mine style.image=painting.jpg   # a new painting in minutes",
+]
 
-@command("train")
+
+@command("train", EXAMPLES)
 def main(cfg: DictConfig) -> None:
+    """Train a feed-forward style network for a painting (or several in one network) against a VGG perceptual loss."""
     path = train(cfg)
     if path is not None and Path(path).is_file():
         rank_zero_info(f"fst: style model written to {path}")

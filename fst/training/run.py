@@ -43,7 +43,7 @@ def build_module(cfg: DictConfig, styles: list[tuple[StyleSpec, torch.Tensor]]) 
         net, criterion, specs, adapt = adaptation(cfg, specs)
     else:
         model = cfg.model.copy()
-        if "num_styles" in model.keys():  # a conditional network paints the run's styles (its yaml leaves it ???)
+        if "num_styles" in model:  # a conditional network paints the run's styles (its yaml leaves it null)
             model.num_styles = len(specs)
         net, criterion, adapt = build(model), build(cfg.loss), None
     return StyleTransferModule(

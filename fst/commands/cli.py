@@ -1,0 +1,214 @@
+"""What every fst command does before and around its work: reading ``key=value`` options, answering every
+mistake with one line, and ``--help``."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import hydra
+from hydra.errors import ConfigCompositionException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException, ValidationError
+
+from fst.config import compose, config_dir, register_configs
+from fst.errors import FstError, exit_on_user_error
+from fst.schemas import check_ranges
+
+# Hydra's own flags (and those of them that take a value); any other --flag is a user writing argparse style.
+HYDRA_FLAGS = {"--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--resolve", "--package", "-p", "--run", "-r",
+               "--multirun", "-m", "--shell-completion", "-sc", "--config-path", "-cp", "--config-name", "-cn",
+               "--config-dir", "-cd", "--info", "-i", "--experimental-rerun"}
+FLAGS_WITH_VALUES = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd"}
+BOOLEAN_WORDS = {"true", "false", "yes", "no", "1", "0"}
+
+
+def quote_commas(argv: list[str], keys: tuple[str, ...]) -> list[str]:
+    """``key=a:1,b:2`` as the string Hydra would otherwise refuse as ambiguous (a sweep without ``-m``)."""
+    quoted = []
+    for arg in argv:
+        key, has_value, value = arg.partition("=")
+        if has_value and key.lstrip("+") in keys and "," in value and value[:1] not in "'\"[{":
+            arg = f"{key}='{value}'"
+        quoted.append(arg)
+    return quoted
+
+
+def check_dashes(argv: list[str]) -> None:
+    """``--input x.jpg`` (argparse style) gets the ``input=x.jpg`` it meant."""
+    for index, arg in enumerate(argv):
+        flag = arg.partition("=")[0]
+        if arg.startswith("-") and flag not in HYDRA_FLAGS and not re.fullmatch(r"-\d.*", arg):
+            name = flag.lstrip("-").replace("-", "_")
+            value = arg.partition("=")[2] or (argv[index + 1] if index + 1 < len(argv) and "=" not in argv[index + 1] else "...")
+            raise FstError(f"options are written key=value, without dashes: write {name}={value}, not {arg}")
+
+
+def check_group_choices(overrides: list[str], root: Path) -> None:
+    """One-line error for ``group=option`` when <root>/<group>/<option>.yaml does not exist."""
+    for override in overrides:
+        key, has_value, value = override.partition("=")
+        key = key.lstrip("+~")
+        group = root / key
+        if not has_value or key.startswith("hydra") or "." in key or not group.is_dir() or value in ("", "null"):
+            continue
+        if "(" in value:  # sweep functions (glob, choice, range) are Hydra's to check
+            continue
+        for option in value.split(","):  # a multirun sweep: -m style=candy,mosaic
+            if not (group / f"{option}.yaml").is_file():
+                choices = ", ".join(sorted(p.stem for p in group.glob("*.yaml")))
+                hint = "; or train any painting with style.name=<name> style.image=<file>" if key == "style" else ""
+                raise FstError(f"unknown {key} '{option}'; choose one of: {choices}{hint}")
+
+
+def _leaf_keys(cfg: DictConfig, prefix: str = "") -> list[str]:
+    keys = []
+    for key in cfg.keys():
+        node = cfg._get_node(key)
+        path = f"{prefix}{key}"
+        if isinstance(node, DictConfig) and not node._is_missing() and not node._is_none():
+            keys += [path, *_leaf_keys(node, f"{path}.")]
+        else:
+            keys.append(path)
+    return keys
+
+
+def _node(cfg: DictConfig, dotted: str):
+    parent, _, leaf = dotted.rpartition(".")
+    container = OmegaConf.select(cfg, parent) if parent else cfg
+    return container._get_node(leaf) if isinstance(container, DictConfig) else None
+
+
+def preflight(config_name: str, argv: list[str]) -> None:
+    """Compose the command's config as Hydra will, and answer a wrong option name or type in one line."""
+    if {"-m", "--multirun"} & set(argv):
+        return  # sweeps are Hydra's to expand
+    overrides = [a for a in argv if "=" in a and not a.startswith(("-", "hydra.", "hydra/", "+hydra", "~hydra"))]
+    try:
+        cfg = compose(config_name, overrides)
+    except ConfigCompositionException as exc:
+        raise FstError(_composition_error(config_name, exc)) from None
+    for override in overrides:  # booleans: true/false, yes/no, 1/0 and nothing else
+        key, _, value = override.lstrip("+~").partition("=")
+        node = _node(cfg, key)
+        if node is not None and node._metadata.ref_type is bool and value.strip("'\"").lower() not in BOOLEAN_WORDS | {"null"}:
+            raise FstError(f"{key}={value}: not a yes/no value; write {key}=true or {key}=false")
+
+
+def _composition_error(config_name: str, exc: ConfigCompositionException) -> str:
+    message = str(exc).strip().splitlines()[0]
+    unknown = re.match(r"Could not override '([^']+)'", message) or re.match(r"Key '([^']+)' is not in struct", message)
+    if unknown:
+        key = unknown.group(1)
+        known = _leaf_keys(compose(config_name, []))
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}=...?" if close else f"fst-{config_name} --help lists the options"
+        return f"unknown option '{key}'; {hint}"
+    cause = exc.__cause__
+    if isinstance(cause, ValidationError):
+        kind = re.search(r"to (Integer|Float|Boolean)|valid (bool)", str(cause))
+        expected = {"Integer": "a whole number", "Float": "a number", "Boolean": "true or false", "bool": "true or false"}
+        what = expected[next(g for g in kind.groups() if g)] if kind else "another value"
+        return f"{cause.full_key}={cause.value}: expected {what}"
+    if isinstance(cause, OmegaConfBaseException):
+        return str(cause).strip().splitlines()[0]
+    return message
+
+
+def _yaml_comments(path: Path, package: str) -> dict[str, tuple[str, str]]:
+    """``key: value  # comment`` lines of one yaml file: dotted key -> (value, comment)."""
+    found, parents, above = {}, [], []
+    text = path.read_text()
+    if text.startswith("# @package _global_"):
+        package = ""
+    for line in text.splitlines():
+        if line.lstrip().startswith("#"):  # a comment above a key describes it when it has none of its own
+            above.append(line.strip().lstrip("#").strip())
+            continue
+        match = re.match(r"^(\s*)([A-Za-z_][\w]*):\s*(.*?)\s*(?:#\s*(.*))?$", line)
+        comment, above = (match.group(4) or " ".join(above)) if match else "", []
+        if not match:
+            continue
+        indent, key, value = len(match.group(1)), match.group(2), match.group(3)
+        parents = [(i, k) for i, k in parents if i < indent]
+        dotted = ".".join([*([package] if package else []), *(k for _, k in parents), key])
+        parents.append((indent, key))
+        if key != "defaults" and not dotted.startswith("hydra") and not key.startswith("_"):
+            found[dotted] = (value, comment)
+    return found
+
+
+def print_help(config_name: str, description: str, examples: list[str]) -> None:
+    """A command's description, examples, and its own options with their defaults and meanings."""
+    cfg = compose(config_name, [])
+    root = config_dir(config_name)
+    with hydra.initialize_config_dir(config_dir=str(root), version_base="1.3"):
+        choices = hydra.compose(config_name=config_name, return_hydra_config=True).hydra.runtime.choices
+    files = [(root / f"{config_name}.yaml", "")]
+    search = [root, *[Path(p.removeprefix("file://")) for p in OmegaConf.select(cfg, "hydra.searchpath", default=[])]]
+    for group, option in choices.items():
+        if group.startswith("hydra") or option in (None, "null") or group.endswith("schema"):
+            continue
+        for folder in search:
+            if (folder / group / f"{option}.yaml").is_file():
+                files.append((folder / group / f"{option}.yaml", group))
+                break
+    options = {}
+    for path, package in files:
+        options.update(_yaml_comments(path, package))
+    width = min(34, max(len(f"{k}={v}") for k, (v, _) in options.items() if v))
+    lines = [f"fst-{config_name}: {description}", "", f"usage: fst-{config_name} key=value ...   "
+             f"(or python scripts/{config_name}.py key=value ... in a checkout)", "", "examples:"]
+    lines += [f"  {example}" for example in examples]
+    lines += ["", "options (key=default, then what it does):"]
+    lines += [f"  {f'{k}={v}':<{width}}  {c}".rstrip() for k, (v, c) in options.items() if v and not v.startswith("_")]
+    groups = {}  # the groups with a choice to make
+    for group, option in choices.items():
+        available = sorted(p.stem for folder in search for p in (folder / group).glob("*.yaml"))
+        if not group.startswith("hydra") and len(available) > 1:
+            groups[group] = f"{', '.join(available)} (default: {option})"
+    if groups:
+        lines += ["", "config groups (group=option):"]
+        lines += [f"  {group}: {options}" for group, options in groups.items()]
+    lines += ["", f"fst-{config_name} --cfg job prints the whole config; any value in it can be set with key=value."]
+    print("\n".join(lines))
+
+
+def command(
+    config_name: str, examples: list[str], string_options: tuple[str, ...] = ()
+) -> Callable[[Callable[[DictConfig], None]], Callable[[], None]]:
+    """Turn ``run(cfg)`` (its docstring: what the command does) into a command over its config
+    (scripts/ and the fst-* commands).
+
+    Mistakes end with one line on stderr and exit status 2, before any work: unknown options (with a "did you
+    mean"), values of the wrong type or range, argparse-style flags, unknown config group options, and every
+    FstError. ``string_options`` take comma-separated values as one string (``style=candy:0.3,udnie:0.7``).
+    """
+
+    def decorate(run: Callable[[DictConfig], None]) -> Callable[[], None]:
+        @hydra.main(version_base="1.3", config_path=str(config_dir(config_name)), config_name=config_name)
+        @exit_on_user_error
+        def hydra_main(cfg: DictConfig) -> None:
+            check_ranges(cfg)
+            run(cfg)
+
+        @exit_on_user_error
+        @functools.wraps(run)
+        def main() -> None:
+            register_configs()
+            argv = quote_commas(sys.argv[1:], string_options)
+            if {"--help", "-h"} & set(argv):
+                return print_help(config_name, " ".join((run.__doc__ or "").split()), examples)
+            check_dashes([a for i, a in enumerate(argv) if i == 0 or argv[i - 1] not in FLAGS_WITH_VALUES])
+            check_group_choices(argv, config_dir(config_name))
+            preflight(config_name, argv)
+            sys.argv[1:] = argv
+            hydra_main()
+
+        return main
+
+    return decorate

@@ -1,4 +1,4 @@
-"""Atomic file writes: write beside the target, then rename over it."""
+"""Writing files safely: writable places checked up front, and atomic writes (beside the target, then renamed)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,21 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+
+from fst.errors import FstError
+
+
+def check_writable(path: str | Path, option: str) -> None:
+    """One-line error, before any work, when ``path`` could not be written: no folder can be made for it, or the
+    nearest existing folder is not writable."""
+    path = Path(path).expanduser()
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise FstError(f"{option}: cannot write {path}: {folder} is a file, not a folder; choose another {option}=")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise FstError(f"{option}: cannot write {path}: {folder} is not writable; choose another {option}=")
 
 
 @contextlib.contextmanager
@@ -15,8 +30,11 @@ def atomic_path(path: str | Path):
     The rename is atomic on POSIX, so readers see the old file or the complete new one, never half.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:  # a read-only disk or folder, a file where a folder should be, a full disk
+        raise FstError(f"cannot write {path}: {exc.strerror or exc}") from None
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)

@@ -131,7 +131,7 @@ def test_wrong_checkpoints_are_user_errors(style_model, tmp_path, photos):
         (["ckpt=starry_nigth", "input=PHOTOS/a.jpg"], ["ckpt=starry_nigth is neither a file nor a shipped model", "starry_night"]),
         (["ckpt=CKPT", "input=PHOTOS/readme.txt"], ["not an image", "readme.txt"]),
         (["ckpt=CKPT", "input=PHOTOS/missing.jpg"], ["input not found"]),
-        (["ckpt=PHOTOS/a.jpg", "input=PHOTOS/a.jpg"], ["cannot read checkpoint"]),
+        (["ckpt=PHOTOS/a.jpg", "input=PHOTOS/a.jpg"], ["cannot read checkpoint", "it is a JPEG image, not a weights file"]),
         (["input=PHOTOS/a.jpg"], ["missing required option ckpt"]),
         (["ckpt=CKPT", "input=PHOTOS/broken.jpg"], ["cannot read image", "broken.jpg"]),
     ],

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import difflib
 import functools
+import logging
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -25,6 +27,25 @@ HYDRA_FLAGS = {"--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--re
                "--config-dir", "-cd", "--info", "-i", "--experimental-rerun"}
 FLAGS_WITH_VALUES = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd"}
 BOOLEAN_WORDS = {"true", "false", "yes", "no", "1", "0"}
+
+
+def quiet_libraries(verbose: bool) -> None:
+    """fst's own messages, and other libraries' only when they warn (``verbose=true`` shows their notices too)."""
+    logging.getLogger("fst").setLevel(logging.INFO)
+    if verbose:
+        return
+    for name in ("", "pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    os.environ.setdefault("WANDB_SILENT", "true")
+
+
+def take_verbose(argv: list[str]) -> tuple[list[str], bool]:
+    """``verbose=true`` is the command's, not the config's: it shows other libraries' notices and progress."""
+    rest = [a for a in argv if a.partition("=")[0] != "verbose"]
+    values = [a.partition("=")[2].lower() for a in argv if a.partition("=")[0] == "verbose"]
+    if any(v not in BOOLEAN_WORDS for v in values):
+        raise FstError(f"verbose={values[0]}: write verbose=true or verbose=false")
+    return rest, bool(values) and values[-1] in ("true", "yes", "1")
 
 
 def quote_commas(argv: list[str], keys: tuple[str, ...]) -> list[str]:
@@ -78,9 +99,10 @@ def _leaf_keys(cfg: DictConfig, prefix: str = "") -> list[str]:
 
 
 def _node(cfg: DictConfig, dotted: str):
+    """The config node at ``dotted``, or None when there is none (e.g. a config group's name)."""
     parent, _, leaf = dotted.rpartition(".")
     container = OmegaConf.select(cfg, parent) if parent else cfg
-    return container._get_node(leaf) if isinstance(container, DictConfig) else None
+    return container._get_node(leaf) if isinstance(container, DictConfig) and leaf in container.keys() else None
 
 
 def preflight(config_name: str, argv: list[str]) -> None:
@@ -174,7 +196,8 @@ def print_help(config_name: str, description: str, examples: list[str]) -> None:
     if groups:
         lines += ["", "config groups (group=option):"]
         lines += [f"  {group}: {options}" for group, options in groups.items()]
-    lines += ["", f"fst-{config_name} --cfg job prints the whole config; any value in it can be set with key=value."]
+    lines += ["", f"fst-{config_name} --cfg job prints the whole config; any value in it can be set with key=value.",
+              "verbose=true also shows other libraries' notices (Lightning, W&B, the ONNX exporter)."]
     print("\n".join(lines))
 
 
@@ -190,17 +213,21 @@ def command(
     """
 
     def decorate(run: Callable[[DictConfig], None]) -> Callable[[], None]:
+        verbose = False
+
         @hydra.main(version_base="1.3", config_path=str(config_dir(config_name)), config_name=config_name)
         @exit_on_user_error
         def hydra_main(cfg: DictConfig) -> None:
+            quiet_libraries(verbose)  # after Hydra has set up logging
             check_ranges(cfg)
             run(cfg)
 
         @exit_on_user_error
         @functools.wraps(run)
         def main() -> None:
+            nonlocal verbose
             register_configs()
-            argv = quote_commas(sys.argv[1:], string_options)
+            argv, verbose = take_verbose(quote_commas(sys.argv[1:], string_options))
             if {"--help", "-h"} & set(argv):
                 return print_help(config_name, " ".join((run.__doc__ or "").split()), examples)
             check_dashes([a for i, a in enumerate(argv) if i == 0 or argv[i - 1] not in FLAGS_WITH_VALUES])

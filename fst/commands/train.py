@@ -3,10 +3,10 @@
 from pathlib import Path
 
 from omegaconf import DictConfig
-from pytorch_lightning.utilities import rank_zero_info
 
 from fst.commands.cli import command
 from fst.training.run import train
+from fst.messages import say
 
 EXAMPLES = [
     "fst-train experiment=demo                            # a quick demo model, minutes on a CPU",
@@ -22,7 +22,7 @@ def main(cfg: DictConfig) -> None:
     """Train a feed-forward style network for a painting (or several in one network) against a VGG perceptual loss."""
     path = train(cfg)
     if path is not None and Path(path).is_file():
-        rank_zero_info(f"fst: style model written to {path}")
+        say(f"style model written to {path}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from torchvision.transforms.v2 import functional as TF
 from fst.errors import FstError, one_line_reason
 from fst.io import atomic_path
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 
 
 class ImageLoadError(FstError):
@@ -87,7 +87,7 @@ def save_image(image: torch.Tensor, path: str | Path) -> None:
     path = Path(path)
     pil = TF.to_pil_image(image.detach().float().clamp(0, 1).cpu())
     extension = path.suffix.lower().lstrip(".")
-    format = {"jpg": "JPEG", "jpeg": "JPEG"}.get(extension, extension.upper())
+    format = {"jpg": "JPEG", "jpeg": "JPEG", "tif": "TIFF"}.get(extension, extension.upper())
     options = {"quality": 95} if format in ("JPEG", "WEBP") else {}
     with atomic_path(path) as tmp:
         pil.save(tmp, format=format, **options)

@@ -27,7 +27,7 @@ from fst.evaluation.report import METRICS, Column, labelled_gallery, markdown_re
 from fst.hardware import device_name
 from fst.inference.device import default_precision, pick_device
 from fst.inference.stylizer import Stylizer
-from fst.io import atomic_path
+from fst.io import atomic_path, check_writable
 from fst.losses.perceptual import PerceptualLoss
 from fst.models.card import Evaluation, ModelCard, StyleSpec
 from fst.models.files import load_style_model, update_card
@@ -166,6 +166,7 @@ def evaluate(cfg: DictConfig) -> Path:
     output = Path(cfg.output).expanduser()
     if (output / "report.md").exists() and not cfg.overwrite:
         raise FstError(f"{output}/report.md exists; pass overwrite=true or another output=")
+    check_writable(output / "report.md", "output")
     photo_paths, photos = load_photos(cfg)
     device = pick_device(cfg.device)
     columns_by_model = {path: evaluate_model(path, photos, cfg, device) for path in paths}

@@ -18,11 +18,11 @@ from tqdm import tqdm
 
 from fst.config import build
 from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, load_image, save_image
-from fst.data.styles import load_style_image
 from fst.errors import FstError
 from fst.inference.device import pick_device
-from fst.io import atomic_path
+from fst.io import atomic_path, check_writable
 from fst.losses.perceptual import PerceptualLoss
+from fst.training.styles import style_painting
 
 log = logging.getLogger(__name__)
 
@@ -139,13 +139,14 @@ def optimize(cfg: DictConfig) -> Path:
         raise FstError(f"output {output} is the content image; choose another output=")
     if output.exists() and not cfg.overwrite:
         raise FstError(f"{output} exists; pass overwrite=true to replace it or choose another output=")
+    check_writable(output, "output")
     try:
         content = load_image(content_path, long_side=cfg.size)
     except ImageLoadError as exc:
         raise FstError(f"content: {exc}") from None
     device = pick_device(cfg.device)
     criterion = build(cfg.loss).to(device)
-    criterion.set_style(load_style_image(cfg.style.image, cfg.style.size).to(device))
+    criterion.set_style(style_painting(cfg.style).to(device))
     result = optimize_image(
         content.unsqueeze(0).to(device), criterion,
         optimizer=cfg.optimizer, steps=cfg.steps, lr=cfg.lr, init=cfg.init, seed=cfg.seed, progress=cfg.progress,

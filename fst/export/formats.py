@@ -12,10 +12,10 @@ from torch import nn
 
 from fst.errors import FstError
 from fst.inference.mixing import describe_mix, style_weights
-from fst.io import atomic_path
+from fst.io import atomic_path, check_writable
 from fst.models.card import ModelCard
 from fst.models.conditional_net import extract_style
-from fst.models.files import CARD_KEY, load_style_model, save_style_model
+from fst.models.files import CARD_KEY, load_style_model, read_card, save_style_model
 from fst.models.zoo import resolve_model
 
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt", "safetensors": ".safetensors"}
@@ -68,20 +68,23 @@ def export(cfg: DictConfig) -> Path:
         raise FstError(f"format={cfg.format} is not one of {', '.join(SUFFIXES)}")
     if cfg.precision not in DTYPES:
         raise FstError(f"precision={cfg.precision} is not one of {', '.join(DTYPES)}")
-    net, card = load_style_model(resolve_model(cfg.ckpt))
-    name = card.name
-    if cfg.style is not None:
-        if not hasattr(net, "num_styles"):
-            raise FstError(f"style={cfg.style}: {cfg.ckpt} paints one style already; drop style=")
-        weights = style_weights(cfg.style, card.style_names)
-        name = describe_mix(weights, card.style_names)
-        net, card = extract_style(net, card, weights, name)
-    if cfg.format == "safetensors" and hasattr(net, "num_styles"):
+    model = resolve_model(cfg.ckpt)
+    card = read_card(model)
+    multi = card.network.get("num_styles") is not None
+    if cfg.style is not None and not multi:
+        raise FstError(f"style={cfg.style}: {cfg.ckpt} paints one style already; drop style=")
+    if cfg.format == "safetensors" and multi and cfg.style is None:
         raise FstError("format=safetensors writes one style of a multi-style model: pick it with style=<name> or a mix")
+    weights = style_weights(cfg.style, card.style_names) if cfg.style is not None else None
+    name = card.name if weights is None else describe_mix(weights, card.style_names)
     suffix = ("" if cfg.precision == "fp32" else f".{cfg.precision}") + SUFFIXES[cfg.format]
     path = Path(cfg.output).expanduser() if cfg.output else Path("exported") / f"{name}{suffix}"
     if path.exists() and not cfg.overwrite:
         raise FstError(f"output exists: {path}; pass overwrite=true or another output")
+    check_writable(path, "output")
+    net, card = load_style_model(model)
+    if weights is not None:
+        net, card = extract_style(net, card, weights, name)
     if cfg.format == "safetensors":
         return save_style_model(net, path, card, dtype={"fp32": "float32", "fp16": "float16"}[cfg.precision])
     net = net.to(DTYPES[cfg.precision])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from pathlib import Path
@@ -10,27 +11,38 @@ import torch
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, find_images, is_image_file, load_image, save_image
+from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, find_images, load_image, save_image
 from fst.errors import FstError
 from fst.inference.mixing import describe_mix, style_weights
 from fst.inference.stylizer import Stylizer
 from fst.inference.video import VIDEO_EXTENSIONS, stylize_gif, stylize_video
-from fst.models.files import load_style_model
+from fst.io import atomic_path, check_writable
+from fst.models.card import ModelCard
+from fst.models.files import load_style_model, read_card
 from fst.models.zoo import resolve_model
 
 log = logging.getLogger(__name__)
-ANIMATED_EXTENSIONS = (*VIDEO_EXTENSIONS, ".gif")
-SUPPORTED = ", ".join(IMAGE_EXTENSIONS + ANIMATED_EXTENSIONS)
+SUPPORTED = ", ".join((*IMAGE_EXTENSIONS, *VIDEO_EXTENSIONS, ".gif"))
 
 
-def plan_outputs(input: str, output: str | None, style: str) -> list[tuple[Path, Path]]:
-    """(source, destination) pairs. A folder keeps its relative layout under the output folder."""
+def kind(path: Path) -> str:
+    """What a file is for stylize: an image, a video or a GIF (by its extension), or something else."""
+    suffix = path.suffix.lower()
+    return "GIF" if suffix == ".gif" else "video" if suffix in VIDEO_EXTENSIONS else "image" if suffix in IMAGE_EXTENSIONS else ""
+
+
+def plan_outputs(input: str, out: Path, given: bool) -> list[tuple[Path, Path]]:
+    """(source, destination) pairs for an input and the output (``given`` by ``output=``, or the default folder).
+    A folder keeps its layout under the output folder."""
     source = Path(input).expanduser()
-    out = Path(output).expanduser() if output else Path("stylized") / style
-    names_a_file = out.suffix.lower() in IMAGE_EXTENSIONS + ANIMATED_EXTENSIONS
+    names_a_file = given and bool(out.suffix) and not out.is_dir()
+    if names_a_file and not kind(out):
+        raise FstError(f"output={out}: fst does not write {out.suffix} files; name a file of {SUPPORTED}, or a folder")
     if source.is_file():
-        if not (is_image_file(source) or source.suffix.lower() in ANIMATED_EXTENSIONS):
+        if not kind(source):
             raise FstError(f"input is not an image or video ({SUPPORTED}): {source}")
+        if names_a_file and kind(out) != kind(source):
+            raise FstError(f"output={out} names {kind(out).lower()} file but input is {kind(source).lower()}; match the type")
         return [(source, out if names_a_file else out / source.name)]
     if source.is_dir():
         images = find_images(source)
@@ -45,19 +57,21 @@ def plan_outputs(input: str, output: str | None, style: str) -> list[tuple[Path,
     raise FstError(f"input not found: {source}")
 
 
+def chosen_style(card: ModelCard, spec) -> tuple[torch.Tensor | None, str]:
+    """For a multi-style model, the weights ``style=`` asks for; and the name of what the model will paint."""
+    if card.network.get("num_styles") is None:  # a one-style network
+        if spec is not None and spec != card.name:
+            raise FstError(f"style={spec}: this model paints one style, {card.name}; drop style= or pick a multi-style model")
+        return None, card.name
+    weights = style_weights(spec, card.style_names)
+    return weights, describe_mix(weights, card.style_names)
+
+
 def build_stylizer(cfg: DictConfig) -> tuple[Stylizer, str]:
     """The Stylizer of ``cfg`` and the name of what it paints (the style, or the mix of a multi-style model)."""
-    if cfg.batch_size <= 0:
-        raise FstError(f"batch_size must be > 0, got {cfg.batch_size}")
-    if cfg.size is not None and cfg.size <= 0:
-        raise FstError(f"size must be > 0 (the long side in pixels) or null, got {cfg.size}")
     net, card = load_style_model(resolve_model(cfg.ckpt))
-    if not hasattr(net, "num_styles"):
-        if cfg.style is not None and cfg.style != card.name:
-            raise FstError(f"style={cfg.style}: {cfg.ckpt} paints one style, {card.name}; drop style= or pick a multi-style model")
-        return Stylizer.from_config(net, cfg), card.name
-    weights = style_weights(cfg.style, card.style_names)
-    return Stylizer.from_config(net, cfg, style=weights), describe_mix(weights, card.style_names)
+    weights, painted = chosen_style(card, cfg.style)
+    return Stylizer.from_config(net, cfg, style=weights), painted
 
 
 def _stylize_images(stylizer: Stylizer, pairs: list[tuple[Path, Path]], cfg: DictConfig) -> tuple[list[Path], list[str]]:
@@ -84,28 +98,69 @@ def _stylize_images(stylizer: Stylizer, pairs: list[tuple[Path, Path]], cfg: Dic
     return written, failures
 
 
+# The options that decide what a folder's outputs look like: a rerun with others stylizes them again.
+RECORDED_OPTIONS = ("style", "size", "strength", "preserve_color", "precision", "tile_size", "tile_overlap", "stats_size")
+RECORD = ".fst-stylize.json"
+
+
+def _folder_options(cfg: DictConfig, model: Path, card: ModelCard) -> dict:
+    return {"model": str(model.resolve()), "steps": card.training.steps, **{k: cfg[k] for k in RECORDED_OPTIONS}}
+
+
+def _stale_outputs(pairs: list[tuple[Path, Path]], record: Path, options: dict) -> list[tuple[Path, Path]]:
+    """The pairs to stylize in an output folder that already holds outputs: all whose outputs were made with
+    other options (recorded beside them), or only the missing ones."""
+    existing = [d for _, d in pairs if d.exists()]
+    if not existing:
+        return pairs
+    previous = json.loads(record.read_text()) if record.is_file() else None
+    if previous == options:
+        log.info("kept %d images already stylized with these options (overwrite=true redoes them)", len(existing))
+        return [(s, d) for s, d in pairs if not d.exists()]
+    if previous is None:
+        log.info("kept %d images already in the folder, made with options fst did not record (overwrite=true redoes them)",
+                 len(existing))
+        return [(s, d) for s, d in pairs if not d.exists()]
+    changed = ", ".join(f"{k} {previous.get(k)} -> {v}" for k, v in options.items() if previous.get(k) != v)
+    log.info("options changed since the last run into this folder (%s): stylizing its %d images again", changed, len(existing))
+    return pairs
+
+
 def stylize(cfg: DictConfig) -> list[Path]:
-    """Stylize ``cfg.input`` (an image, a folder, a video or a GIF); return the files written."""
-    stylizer, painted = build_stylizer(cfg)
-    pairs = plan_outputs(cfg.input, cfg.output, painted)
+    """Stylize ``cfg.input`` (an image, a folder, a video or a GIF); return the files written.
+
+    Everything that can be checked is checked before the model loads: the style, the input, where the outputs
+    go and that they can be written there.
+    """
+    model = resolve_model(cfg.ckpt)
+    card = read_card(model)
+    _, painted = chosen_style(card, cfg.style)
+    out = Path(cfg.output).expanduser() if cfg.output else Path("stylized") / painted
+    pairs = plan_outputs(cfg.input, out, given=cfg.output is not None)
     for source, destination in pairs:
         if destination.resolve() == source.resolve():
             raise FstError(f"output would overwrite the input {source}; choose another output")
-    existing = [d for _, d in pairs if d.exists()]
-    if existing and not cfg.overwrite:
-        if len(pairs) == 1:
-            raise FstError(f"output exists: {existing[0]}; pass overwrite=true or another output")
-        log.info("skipping %d images already stylized in the output folder (overwrite=true redoes them)", len(existing))
-        pairs = [(s, d) for s, d in pairs if not d.exists()]
+    folder = Path(cfg.input).expanduser().is_dir()
+    options = _folder_options(cfg, model, card)
+    if not cfg.overwrite:
+        if not folder and pairs[0][1].exists():
+            raise FstError(f"output exists: {pairs[0][1]}; pass overwrite=true or another output")
+        pairs = _stale_outputs(pairs, out / RECORD, options) if folder else pairs
+    for _, destination in pairs[:1]:
+        check_writable(destination, "output")
+    stylizer, _ = build_stylizer(cfg)
 
-    if len(pairs) == 1 and pairs[0][0].suffix.lower() in ANIMATED_EXTENSIONS:
+    if len(pairs) == 1 and kind(pairs[0][0]) in ("video", "GIF"):
         source, destination = pairs[0]
-        animate = stylize_gif if source.suffix.lower() == ".gif" else stylize_video
+        animate = stylize_gif if kind(source) == "GIF" else stylize_video
         count = animate(source, destination, stylizer, batch_size=cfg.batch_size, long_side=cfg.size)
         log.info("%d frames", count)
         return [destination]
 
     written, failures = _stylize_images(stylizer, pairs, cfg)
+    if folder:
+        with atomic_path(out / RECORD) as tmp:
+            Path(tmp).write_text(json.dumps(options, sort_keys=True))
     for reason in failures:
         log.warning("skipped: %s", reason)
     if failures:

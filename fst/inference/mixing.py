@@ -40,8 +40,8 @@ def style_weights(spec: str | Mapping | None, names: list[str]) -> torch.Tensor:
 
 
 def describe_mix(weights: torch.Tensor, names: list[str]) -> str:
-    """``candy`` for a single style, ``candy0.3+udnie0.7`` for a mix: a name for output folders."""
+    """``candy`` for a single style, ``candy30+udnie70`` (percentages) for a mix: a name for files and folders."""
     used = [(name, w) for name, w in zip(names, weights.tolist()) if w > 0]
     if len(used) == 1:
         return used[0][0]
-    return "+".join(f"{name}{w:.2g}" for name, w in used)
+    return "+".join(f"{name}{round(100 * w)}" for name, w in used)

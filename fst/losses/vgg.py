@@ -10,7 +10,7 @@ from torch import nn
 from torchvision.models import VGG16_Weights, VGG19_Weights
 from torchvision.models.vgg import cfgs, make_layers
 
-from fst.errors import FstError, one_line_reason
+from fst.errors import FstError, one_line_reason, why_unloadable
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -91,7 +91,7 @@ def load_features_state(backbone: str, source: str) -> dict[str, torch.Tensor] |
             else:
                 state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
-            raise FstError(f"cannot read VGG weights from {path}: {one_line_reason(exc)}") from None
+            raise FstError(f"cannot read VGG weights from {path}: {why_unloadable(path, exc)}") from None
     # Accept a whole VGG state dict (features.N.*, classifier.*) or only its features (N.*).
     features = {k.removeprefix("features."): v for k, v in state.items() if not k.startswith("classifier.")}
     convs = {int(k.split(".")[0]) for k in features if k.endswith(".weight") and k.split(".")[0].isdigit()}

@@ -64,6 +64,7 @@ class TrainingRecord:
     """How the model was trained. ``batch_size`` counts images per optimizer step over all devices."""
 
     steps: int
+    max_steps: int | None = None  # where the run was going (trainer.max_steps)
     image_size: int | None = None
     batch_size: int | None = None
     optimizer: str | None = None

@@ -14,7 +14,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from fst.errors import FstError, one_line_reason
+from fst.errors import FstError, why_unloadable
 from fst.io import atomic_path
 from fst.models.card import FORMAT, FORMAT_VERSION, ModelCard, card_from_v1
 from fst.models.registry import build_network
@@ -78,7 +78,7 @@ def load_training_checkpoint(path: str | Path) -> dict:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated files; pickles that would run code are refused here
-        raise FstError(f"cannot read checkpoint {path} (refused or damaged): {one_line_reason(exc)}") from None
+        raise FstError(f"cannot read checkpoint {path}: {why_unloadable(path, exc)}") from None
     if not isinstance(checkpoint, dict) or "fst" not in checkpoint or "state_dict" not in checkpoint:
         raise FstError(f"{path} is not a checkpoint written by fst training (no 'fst' section)")
     return checkpoint
@@ -95,7 +95,7 @@ def _read_export(path: Path, tensors: bool) -> tuple[dict[str, torch.Tensor] | N
     except FstError:
         raise
     except Exception as exc:  # truncated files, foreign formats, ...
-        raise FstError(f"cannot read checkpoint {path}: {one_line_reason(exc)}") from None
+        raise FstError(f"cannot read checkpoint {path}: {why_unloadable(path, exc)}") from None
 
 
 def read_card(path: str | Path) -> ModelCard:

@@ -1,4 +1,4 @@
-"""Training callbacks: the style-model export, and a checkpoint when a run is interrupted."""
+"""Training callbacks: the style-model export, a checkpoint when a run is interrupted, and the progress bar."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import threading
 from pathlib import Path
 
 import pytorch_lightning as pl
-from pytorch_lightning.utilities import rank_zero_info
+from pytorch_lightning.callbacks import TQDMProgressBar
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from fst.models.files import save_style_model
 from fst.training.loggers import log_model_artifact
+from fst.training.resume import resume_command
+from fst.messages import say
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,7 @@ class CheckpointOnInterrupt(pl.Callback):
         if self.interrupted:
             raise KeyboardInterrupt
         self.interrupted = True
-        rank_zero_info("fst: interrupted; saving a checkpoint after this step (Ctrl+C again to stop at once)")
+        say("interrupted; saving a checkpoint after this step (Ctrl+C again to stop at once)")
 
     def on_train_start(self, trainer, pl_module) -> None:
         if threading.current_thread() is threading.main_thread():
@@ -83,10 +85,9 @@ class CheckpointOnInterrupt(pl.Callback):
         )
         if at_step_end:
             trainer.save_checkpoint(self.path, weights_only=False)
-            rank_zero_info(
-                f"fst: stopped at step {trainer.global_step}; checkpoint saved to {self.path}. "
-                f"Resume with ckpt_path={self.path} (or ckpt_path=last in the same run folder)"
-            )
+            run_dir = self.path.parent.parent
+            command = resume_command(run_dir, [f"run_name={run_dir.name}", f"ckpt_path={self.path.resolve()}"])
+            say(f"stopped at step {trainer.global_step}; checkpoint saved to {self.path}. Resume with: {command}")
 
     def on_train_end(self, trainer, pl_module) -> None:
         self._restore_handler()
@@ -95,3 +96,26 @@ class CheckpointOnInterrupt(pl.Callback):
         if self._previous_handler is not None:
             signal.signal(signal.SIGINT, self._previous_handler)
             self._previous_handler = None
+
+
+class StepProgressBar(TQDMProgressBar):
+    """Lightning's progress bar, counting optimizer steps towards ``trainer.max_steps`` instead of each epoch's
+    batches: a run of 300 steps over 118-batch epochs reads ``300/300``, and a resumed run starts where it was."""
+
+    def on_train_start(self, trainer: pl.Trainer, *_) -> None:
+        super().on_train_start(trainer)
+        self.train_progress_bar.reset(total=trainer.max_steps)
+        self.train_progress_bar.initial = trainer.global_step
+        self.train_progress_bar.set_description("train steps")
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, *_) -> None:
+        pass  # one bar for the whole run
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *_) -> None:
+        step = trainer.global_step
+        if self._should_update(step, trainer.max_steps):
+            self.train_progress_bar.n = step
+            self.train_progress_bar.set_postfix(self.get_metrics(trainer, pl_module))
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.train_progress_bar.set_postfix(self.get_metrics(trainer, pl_module))

@@ -41,7 +41,11 @@ def build_logger(cfg: DictConfig | None) -> Logger | bool:
                 "fst: W&B has no API key (set WANDB_API_KEY or run `wandb login`); logging offline. "
                 f"Upload later with: wandb sync {cfg.save_dir}/wandb/offline-run-*"
             )
-    return instantiate(cfg)
+    logger = instantiate(cfg)
+    if isinstance(logger, WandbLogger):
+        # Lightning always passes anonymous=None, which wandb warns about on every run as a deprecated setting.
+        logger._wandb_init.pop("anonymous", None)
+    return logger
 
 
 class ResumableCSVLogger(CSVLogger):

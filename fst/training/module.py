@@ -322,6 +322,7 @@ class StyleTransferModule(pl.LightningModule):
         world = trainer.world_size
         training = TrainingRecord(
             steps=trainer.global_step,
+            max_steps=trainer.max_steps,
             image_size=getattr(data, "image_size", None),
             # images per optimizer step: the loader's batch on every device, times accumulation
             batch_size=data.batch_size * world * trainer.accumulate_grad_batches if data is not None else None,

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import shlex
 from pathlib import Path
 
 import pytorch_lightning as pl
-from pytorch_lightning.utilities import rank_zero_info
+from omegaconf import DictConfig, OmegaConf
 
 from fst.errors import FstError
-from fst.models.card import ModelCard
+from fst.models.card import LossSpec, ModelCard
 from fst.models.files import load_style_model, read_card
 from fst.models.registry import architecture_of
 from fst.training.module import StyleTransferModule
+from fst.messages import say
 
 
 def check_resume_files(ckpt_path: str | None, continue_from: str | None) -> None:
@@ -25,25 +28,92 @@ def check_resume_files(ckpt_path: str | None, continue_from: str | None) -> None
         )
 
 
-def resolve_resume_path(ckpt_path: str | None, run_dir: Path, module: StyleTransferModule) -> str | None:
+def resolve_resume_path(
+    ckpt_path: str | None, run_dir: Path, module: StyleTransferModule, cfg: DictConfig, asked: list[str] | None
+) -> str | None:
     """The checkpoint to resume from, checked before training starts (safe to load, same model).
 
     ``last`` means the newest checkpoint of this run folder: ``checkpoints/*.ckpt`` (a kill can land between
     writing ``step_N.ckpt`` and ``last.ckpt``) or Lightning's SLURM ``hpc_ckpt_*.ckpt``. Writes are atomic, so
     every one of them is complete. When there is none yet the run starts fresh: one command serves both.
+    ``asked`` are the command line's overrides (None outside a command): see :func:`check_same_run`.
     """
     if not ckpt_path:
         return None
     if ckpt_path == "last":
         candidates = [*(run_dir / "checkpoints").glob("*.ckpt"), *run_dir.glob("hpc_ckpt_*.ckpt")]
         if not candidates:
-            rank_zero_info(f"fst: ckpt_path=last: no checkpoint in {run_dir} yet; starting the run")
+            say(f"ckpt_path=last: no checkpoint in {run_dir} yet; starting the run")
             return None
         path = max(candidates, key=lambda p: p.stat().st_mtime)
     else:
         path = Path(ckpt_path).expanduser()
-    check_same_model("ckpt_path", path, read_card(path), module)
+    card = read_card(path)
+    check_same_model("ckpt_path", path, card, module)
+    if asked is not None:
+        check_same_run(path, card, module, cfg, asked)
     return str(path)
+
+
+# What each setting of a run is, and the overrides that ask for it to change.
+_SETTINGS = {
+    "styles": ("styles", "style", "style.name"),
+    "style sizes": ("styles", "style", "style.size"),
+    "style weights": ("styles", "style", "loss", "loss.style_weight"),
+    "loss": ("loss", "loss.backbone", "loss.content_layer", "loss.style_layers", "loss.content_weight", "loss.tv_weight"),
+    "data.image_size": ("data.image_size",),
+    "trainer.precision": ("trainer", "trainer.precision"),
+    "trainer.max_steps": ("trainer.max_steps",),
+}
+
+
+def run_settings(card: ModelCard) -> dict[str, object]:
+    return {
+        "styles": card.style_names,
+        "style sizes": [s.size for s in card.styles],
+        "style weights": [card.loss.weight_for(s) for s in card.styles] if card.loss else None,
+        "loss": (card.loss.backbone, card.loss.content_layer, card.loss.style_layers, card.loss.content_weight,
+                 card.loss.tv_weight) if card.loss else None,
+        "data.image_size": card.training.image_size,
+        "trainer.precision": card.training.precision,
+        "trainer.max_steps": card.training.max_steps,
+    }
+
+
+def _precision(value) -> str:
+    return {"32": "32-true", "16": "16-mixed", "bf16": "bf16-mixed"}.get(str(value), str(value))
+
+
+def check_same_run(path: Path, card: ModelCard, module: StyleTransferModule, cfg: DictConfig, asked: list[str]) -> None:
+    """Refuse to resume a checkpoint under settings it was not trained with, unless the command asked for them.
+
+    Resuming another run's checkpoint with this config's defaults would silently train it on another painting,
+    size or schedule; the error lists the differences and the command that resumes the run as it was.
+    """
+    loss = LossSpec(**module.criterion.config)
+    now = run_settings(card.replace(styles=tuple(module.styles), loss=loss, training=dataclasses.replace(
+        card.training, image_size=cfg.data.image_size, precision=_precision(cfg.trainer.precision), max_steps=cfg.trainer.max_steps)))
+    then = run_settings(card)
+    then["trainer.precision"] = _precision(then["trainer.precision"])
+    keys = {override.lstrip("+~").partition("=")[0] for override in asked}
+    differences = [
+        f"{name} {then[name]} (now {now[name]})"
+        for name in _SETTINGS
+        if then[name] is not None and then[name] != now[name] and not keys & set(_SETTINGS[name]) and "experiment" not in keys
+    ]
+    if differences:
+        raise FstError(
+            f"ckpt_path {path} is from a run with other settings: {'; '.join(differences)}; resume it as it was with: "
+            f"{resume_command(path.parent.parent, extra=[f'ckpt_path={path}'])}"
+        )
+
+
+def resume_command(run_dir: Path, extra: list[str]) -> str:
+    """The command that trains ``run_dir``'s run again, as its .hydra/overrides.yaml recorded it, plus ``extra``."""
+    recorded = run_dir / ".hydra" / "overrides.yaml"
+    overrides = OmegaConf.load(recorded) if recorded.is_file() else []
+    keep = [o for o in overrides if o.partition("=")[0].lstrip("+~") not in ("ckpt_path", "run_name", "continue_from")]
+    return " ".join(["python scripts/train.py", *(shlex.quote(o) for o in keep), *extra])
 
 
 def check_same_model(option: str, path: Path, card: ModelCard, module: StyleTransferModule) -> None:
@@ -80,7 +150,7 @@ def continue_from_export(path: str, module: StyleTransferModule, max_steps: int)
             "raise trainer.max_steps to train it further"
         )
     module.net.load_state_dict(net.state_dict())
-    rank_zero_info(f"fst: continuing from {path} at step {steps} (Adam's moments start afresh, the LR ramps up)")
+    say(f"continuing from {path} at step {steps} (Adam's moments start afresh, the LR ramps up)")
     return steps, float(card.training.seconds or 0.0)
 
 

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor, TQDMProgressBar
-from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
+from pytorch_lightning.utilities import rank_zero_warn
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from fst.config import build
@@ -30,10 +31,17 @@ from fst.training.loggers import build_logger, log_config
 from fst.training.module import Adaptation, StyleTransferModule
 from fst.training.resume import check_resume_files, continue_from_export, resolve_resume_path, start_at_step
 from fst.training.styles import training_styles
+from fst.messages import say
 
-# Notices that tell a user of fst nothing: the frozen VGG stays in eval mode on purpose, and the CSV logger
-# adds to a resumed run's folder (fst.training.loggers.ResumableCSVLogger keeps its history).
-QUIET = [r".*module\(s\) in eval mode.*", r"Experiment logs directory .* exists and is not empty"]
+# Notices that tell a user of fst nothing: the frozen VGG stays in eval mode on purpose; the CSV logger adds to a
+# resumed run's folder (fst.training.loggers.ResumableCSVLogger keeps its history); Lightning's model summary
+# cannot count FLOPs under bf16; and a deprecation inside Lightning itself.
+QUIET = [
+    r".*module\(s\) in eval mode.*",
+    r"Experiment logs directory .* exists and is not empty",
+    r".*is not supported by the model summary.*",
+    r".*isinstance\(treespec, LeafSpec\).*",
+]
 
 
 def build_module(cfg: DictConfig, styles: list[tuple[StyleSpec, torch.Tensor]]) -> StyleTransferModule:
@@ -131,11 +139,12 @@ def _train(cfg: DictConfig) -> Path | None:
     styles = training_styles(cfg)
     datamodule = build(cfg.data)
     module = build_module(cfg, styles)
-    ckpt_path = resolve_resume_path(cfg.ckpt_path, Path(cfg.paths.output_dir), module)
+    asked = HydraConfig.get().overrides.task if HydraConfig.initialized() else None  # None: called as a library
+    ckpt_path = resolve_resume_path(cfg.ckpt_path, Path(cfg.paths.output_dir), module, cfg, asked)
     start_step = 0
     if cfg.continue_from:
         if ckpt_path:  # a checkpoint of the continued run itself is further along, with Adam's state
-            rank_zero_info(f"fst: resuming from {ckpt_path}; continue_from is ignored")
+            say(f"resuming from {ckpt_path}; continue_from is ignored")
         else:
             start_step, module.seconds_before = continue_from_export(cfg.continue_from, module, cfg.trainer.max_steps)
             module.lr_warmup_steps = cfg.continue_warmup_steps

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from omegaconf import DictConfig, OmegaConf
 
@@ -11,12 +13,27 @@ from fst.models.card import StyleSpec
 from fst.resources import CONF_DIR
 
 
+def known_styles() -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / "style").glob("*.yaml"))
+
+
+def style_painting(style: DictConfig) -> torch.Tensor:
+    """``style``'s painting; a name that is neither a known style nor given a painting is an error that says so."""
+    image = Path(str(style.image)).expanduser()
+    # style.image follows style.name (<data_dir>/styles/<name>.jpg) unless it was given: a typo in a name shows here
+    if not image.is_file() and image.stem == style.name and style.name not in known_styles():
+        raise FstError(
+            f"style.name={style.name} is not a known style ({', '.join(known_styles())}) and has no painting at {image}; "
+            "pick a style with style=<name>, or give your painting with style.image=/path/to/painting.jpg"
+        )
+    return load_style_image(image, style.size)
+
+
 def _from_yaml(name: str, cfg: DictConfig) -> dict:
     """A style's painting, size and weight from conf/style/<name>.yaml, resolved against the run's paths."""
     path = CONF_DIR / "style" / f"{name}.yaml"
     if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in (CONF_DIR / "style").glob("*.yaml")))
-        raise FstError(f"styles: unknown style '{name}'; choose from {known}, or give {{name: ..., image: ...}}")
+        raise FstError(f"styles: unknown style '{name}'; choose from {', '.join(known_styles())}, or give {{name: ..., image: ...}}")
     node = OmegaConf.merge({"paths": cfg.paths}, OmegaConf.load(path))
     return {"name": node.style.name, "image": node.style.image, "size": node.style.size, "style_weight": node.loss.style_weight}
 
@@ -29,7 +46,7 @@ def training_styles(cfg: DictConfig) -> list[tuple[StyleSpec, torch.Tensor]]:
     ``style`` and ``loss`` defaults apply). Without ``styles`` the run trains ``style`` alone.
     """
     if not cfg.get("styles"):
-        return [(StyleSpec(name=cfg.style.name, size=cfg.style.size), load_style_image(cfg.style.image, cfg.style.size))]
+        return [(StyleSpec(name=cfg.style.name, size=cfg.style.size), style_painting(cfg.style))]
     # Every entry is checked before any painting is read: a typo fails at once.
     entries = [_from_yaml(e, cfg) if isinstance(e, str) else OmegaConf.to_container(e, resolve=True) for e in cfg.styles]
     for index, entry in enumerate(entries):

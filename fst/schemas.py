@@ -48,6 +48,7 @@ class StylizerSchema(Schema):
     stats_size: Optional[int] = MISSING
     strength: float = MISSING
     preserve_color: bool = MISSING
+    stroke_size: Any = MISSING
 
     def check(self) -> None:
         _require(self.precision in ("auto", "fp32", "bf16", "fp16"), f"precision={self.precision}: use auto, fp32, bf16 or fp16")
@@ -55,6 +56,8 @@ class StylizerSchema(Schema):
         _require(0 <= self.tile_overlap <= self.tile_size // 2, f"tile_overlap must be between 0 and tile_size/2, got {self.tile_overlap}")
         _positive("stats_size", self.stats_size, allow_none=True)
         _require(0 <= self.strength <= 1, f"strength must be between 0 and 1, got {self.strength}")
+        size = self.stroke_size
+        _require(size == "auto" or (isinstance(size, (int, float)) and size > 0), f"stroke_size must be auto or a number > 0, got {size}")
 
 
 @dataclass

@@ -271,3 +271,28 @@ def test_export_of_a_shipped_model_by_name_goes_to_the_working_folder(tmp_path):
     result = run_script("export.py", "ckpt=mosaic", "format=torchscript", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "exported" / "mosaic.pt").is_file() and "wrote exported/mosaic.pt" in result.stdout
+
+
+def test_stroke_size_paints_a_smaller_copy_and_restores_the_photos_detail(net):
+    image = photo(240, 160, seed=5)
+    full = make_stylizer(net, precision="fp32", stroke_size=1)(image)
+    double = make_stylizer(net, precision="fp32", stroke_size=2)(image)
+    assert double.shape == full.shape == image.shape
+    # the network painted the image at half size: without the detail, the result is that painting scaled up
+    small = torch.nn.functional.interpolate(image, size=(80, 120), mode="area")
+    painted = torch.nn.functional.interpolate(make_stylizer(net, precision="fp32", stroke_size=1)(small), size=(160, 240),
+                                              mode="bicubic", align_corners=False)
+    assert (double - painted).abs().mean() < 0.1 and (double - full).abs().mean() > 0.01
+    # the restored detail is the photo's: the result's fine structure follows the photo more than the bare painting's does
+    def fine(x):
+        return x - torch.nn.functional.avg_pool2d(x, 5, stride=1, padding=2, count_include_pad=False)
+    assert torch.corrcoef(torch.stack([fine(double).mean(1).flatten(), fine(image).mean(1).flatten()]))[0, 1] > \
+        torch.corrcoef(torch.stack([fine(painted.clamp(0, 1)).mean(1).flatten(), fine(image).mean(1).flatten()]))[0, 1]
+
+
+def test_auto_stroke_size_paints_large_images_at_1536_px(net):
+    stylizer = make_stylizer(net, precision="fp32")
+    assert stylizer.stroke_size == "auto"
+    assert stylizer.stroke_factor(1000, 1500) == 1.0 and stylizer.stroke_factor(4000, 6144) == 4.0
+    with pytest.raises(FstError, match="stroke_size must be auto or a number > 0"):
+        make_stylizer(net, stroke_size=0)

@@ -202,14 +202,18 @@ def print_help(config_name: str, description: str, examples: list[str]) -> None:
 
 
 def command(
-    config_name: str, examples: list[str], string_options: tuple[str, ...] = ()
+    config_name: str,
+    examples: list[str],
+    string_options: tuple[str, ...] = (),
+    complete: Callable[[list[str]], list[str]] | None = None,
 ) -> Callable[[Callable[[DictConfig], None]], Callable[[], None]]:
     """Turn ``run(cfg)`` (its docstring: what the command does) into a command over its config
     (scripts/ and the fst-* commands).
 
     Mistakes end with one line on stderr and exit status 2, before any work: unknown options (with a "did you
     mean"), values of the wrong type or range, argparse-style flags, unknown config group options, and every
-    FstError. ``string_options`` take comma-separated values as one string (``style=candy:0.3,udnie:0.7``).
+    FstError. ``string_options`` take comma-separated values as one string (``style=candy:0.3,udnie:0.7``);
+    ``complete`` may add overrides the command chooses for the user (e.g. the trainer preset for this machine).
     """
 
     def decorate(run: Callable[[DictConfig], None]) -> Callable[[], None]:
@@ -232,6 +236,7 @@ def command(
                 return print_help(config_name, " ".join((run.__doc__ or "").split()), examples)
             check_dashes([a for i, a in enumerate(argv) if i == 0 or argv[i - 1] not in FLAGS_WITH_VALUES])
             check_group_choices(argv, config_dir(config_name))
+            argv = complete(argv) if complete else argv
             preflight(config_name, argv)
             sys.argv[1:] = argv
             hydra_main()

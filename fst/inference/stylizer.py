@@ -9,11 +9,17 @@ import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig
 from torch import nn
+from tqdm import tqdm
 
 from fst.errors import FstError
-from fst.inference.color import keep_colors
+from fst.inference.color import keep_colors, restore_detail
 from fst.inference.device import PRECISIONS, default_precision, pick_device
 from fst.inference.tiling import feather, fixed_norm_stats, record_norm_stats, spans
+
+
+# stroke_size=auto paints images at this long side at most: the strokes of the shipped styles then look like the
+# painting's on a large print, while smaller images are painted at their own size (see README, "Stroke size").
+AUTO_LONG_SIDE = 1536
 
 
 @dataclass
@@ -34,6 +40,10 @@ class Stylizer:
             side (``None``: the tile size, so that pass needs no more memory than a tile).
         strength: 1 = full style, 0 = the input unchanged; in between blends the two.
         preserve_color: keep the input's colours, taking only the stylized luminance (Gatys et al. 2016).
+        stroke_size: how big the style's strokes are against the image. The network paints strokes of a fixed
+            size in pixels, which on a 6000 px photo look like a fine weave; ``k`` stylizes the image at 1/k of
+            its size, scales the painting back up and restores the photo's fine detail over it (``1``: at full
+            size). ``auto`` picks ``k`` so that the image is painted at a long side of ``AUTO_LONG_SIDE``.
         style: for a multi-style network, the (S,) weights of its styles to paint (:func:`style_weights`).
     """
 
@@ -47,6 +57,7 @@ class Stylizer:
     stats_size: int | None
     strength: float
     preserve_color: bool
+    stroke_size: str | float
     style: torch.Tensor | None = None  # chosen per model and call, not a config default
 
     @classmethod
@@ -62,6 +73,8 @@ class Stylizer:
             raise FstError(f"precision={self.precision} is not one of auto, {', '.join(PRECISIONS)}")
         if self.precision == "fp16" and self.device.type == "cpu":
             raise FstError("precision=fp16 needs a GPU; on CPU use precision=bf16 or fp32")
+        if self.stroke_size != "auto" and not (isinstance(self.stroke_size, (int, float)) and self.stroke_size > 0):
+            raise FstError(f"stroke_size must be auto or a number > 0, got {self.stroke_size}")
         if not 0 <= self.strength <= 1:
             raise FstError(f"strength must be between 0 and 1, got {self.strength}")
         if self.tile_size < 64 or not 0 <= self.tile_overlap <= self.tile_size // 2:
@@ -102,16 +115,31 @@ class Stylizer:
         """Stylize a batch; returns a float32 CPU tensor of the input's shape."""
         if self.strength == 0:
             return images.clone()
-        height, width = images.shape[-2:]
-        if max(height, width) > self.tile_size:
-            stylized = torch.cat([self.tiled(image.unsqueeze(0)) for image in images])
-        else:
-            try:
-                stylized = self._forward(images).cpu()
-            except torch.OutOfMemoryError:  # too big for the GPU at once: tiles fit
-                torch.cuda.empty_cache()
-                stylized = torch.cat([self.tiled(image.unsqueeze(0), tile_size=512) for image in images])
-        return self._finish(stylized, images.cpu().float())
+        images = images.cpu().float()
+        size = images.shape[-2:]
+        factor = self.stroke_factor(*size)
+        if factor == 1:
+            return self._finish(self._paint(images), images)
+        painted_size = [max(self.net.min_size, round(side / factor)) for side in size]
+        small = F.interpolate(images, size=painted_size, mode="area" if factor > 1 else "bicubic", align_corners=None if factor > 1 else False)
+        stylized = F.interpolate(self._paint(small.clamp(0, 1)), size=size, mode="bicubic", align_corners=False)
+        return self._finish(restore_detail(stylized, images, painted_size), images)
+
+    def stroke_factor(self, height: int, width: int) -> float:
+        """How many times smaller than the image the network paints it (``stroke_size``)."""
+        if self.stroke_size == "auto":
+            return max(1.0, max(height, width) / AUTO_LONG_SIDE)
+        return float(self.stroke_size)
+
+    def _paint(self, images: torch.Tensor) -> torch.Tensor:
+        """The network's painting of a batch at its own size, tile by tile when it is large."""
+        if max(images.shape[-2:]) > self.tile_size:
+            return torch.cat([self.tiled(image.unsqueeze(0)) for image in images])
+        try:
+            return self._forward(images).cpu()
+        except torch.OutOfMemoryError:  # too big for the GPU at once: tiles fit
+            torch.cuda.empty_cache()
+            return torch.cat([self.tiled(image.unsqueeze(0), tile_size=512) for image in images])
 
     def tiled(self, image: torch.Tensor, tile_size: int | None = None) -> torch.Tensor:
         """Stylize one (1, 3, H, W) image tile by tile; peak memory depends on the tile size, not the image.
@@ -129,17 +157,18 @@ class Stylizer:
             stats = record_norm_stats(self.net, small, *self._style_input(small))
         output = torch.zeros(1, 3, height, width)
         total = torch.zeros(1, 1, height, width)
+        rows, columns = spans(height, tile, overlap, self.net.size_multiple), spans(width, tile, overlap, self.net.size_multiple)
+        tiles = [(row, column) for row in rows for column in columns]
         with fixed_norm_stats(self.net, stats):
-            for top, bottom in spans(height, tile, overlap, self.net.size_multiple):
-                for left, right in spans(width, tile, overlap, self.net.size_multiple):
-                    crop = image[..., top:bottom, left:right]
-                    # the eager network: compiled graphs do not see the patched norm layers
-                    with self._autocast():
-                        crop = crop.to(self.device)
-                        result = self.net(crop, *self._style_input(crop)).float().clamp_(0, 1).cpu()
-                    weight = feather(top, bottom, height, overlap)[:, None] * feather(left, right, width, overlap)[None, :]
-                    output[..., top:bottom, left:right] += result * weight
-                    total[..., top:bottom, left:right] += weight
+            for (top, bottom), (left, right) in tqdm(tiles, desc="tiles", unit="tile", leave=False, disable=len(tiles) < 2):
+                crop = image[..., top:bottom, left:right]
+                # the eager network: compiled graphs do not see the patched norm layers
+                with self._autocast():
+                    crop = crop.to(self.device)
+                    result = self.net(crop, *self._style_input(crop)).float().clamp_(0, 1).cpu()
+                weight = feather(top, bottom, height, overlap)[:, None] * feather(left, right, width, overlap)[None, :]
+                output[..., top:bottom, left:right] += result * weight
+                total[..., top:bottom, left:right] += weight
         return output / total
 
     def _finish(self, stylized: torch.Tensor, content: torch.Tensor) -> torch.Tensor:

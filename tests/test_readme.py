@@ -1,0 +1,137 @@
+"""The README runs as written: every fst command in its shell blocks runs from a fresh folder, on tiny data.
+
+Each command is run as the README writes it, with overrides appended that only make it small (few steps, small
+images, a random VGG) and the placeholders (photo.jpg, /path/to/painting.jpg, runs/...) standing for real files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import REPO, random_image
+
+pytestmark = pytest.mark.slow
+
+STYLES = ["starry_night", "great_wave", "the_scream", "composition_vii", "candy", "mosaic", "udnie", "feathers",
+          "la_muse", "rain_princess"]
+# Only what makes a command small; appended, so the README's own options stay as written.
+SMALL = {
+    "train": ["data.image_size=32", "data.batch_size=2", "data.num_workers=0", "data.eval_max_images=2", "num_samples=2",
+              "style.size=64", "trainer.max_steps=2", "trainer.val_check_interval=2", "logger=csv",
+              "callbacks.checkpoint.every_n_train_steps=2", "model.width=0.25", "model.num_residual_blocks=1"],
+    "stylize": ["compile=false"],
+    "evaluate": ["size=32", "max_images=2", "optimization.steps=2", "progress=false"],
+    "optimize": ["size=32", "steps=2", "progress=false"],
+    "export": [],
+    "models": [],
+}
+
+
+def readme_commands() -> list[str]:
+    """The fst commands of the README's bash blocks, one string each (continuations joined, comments dropped)."""
+    text = (REPO / "README.md").read_text()
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", text, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            for part in line.split("&&"):
+                words = shlex.split(part, comments=True)
+                while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):  # FOO=bar before a command: the test's env
+                    words = words[1:]
+                fst = words[:1] and (words[0].startswith("fst-") or (words[0] == "python" and words[1].startswith("scripts/")))
+                if fst and command_name(words) in SMALL:  # the fst commands (download_coco needs the internet)
+                    commands.append(shlex.join(words))
+    return commands
+
+
+def command_name(words: list[str]) -> str:
+    return words[0].removeprefix("fst-") if words[0].startswith("fst-") else Path(words[1]).stem
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory) -> Path:
+    """A working folder with tiny data, the files the README's examples name, and tiny models in runs/."""
+    root = tmp_path_factory.mktemp("readme")
+    data = root / "data"
+    (data / "styles").mkdir(parents=True)
+    for index, style in enumerate(STYLES):
+        random_image((64, 48), seed=300 + index).save(data / "styles" / f"{style}.jpg")
+    for folder, count in [("train", 6), ("eval", 2)]:
+        (data / "content" / folder).mkdir(parents=True)
+        for i in range(count):
+            random_image((48, 40), seed=i + (0 if folder == "train" else 50)).save(data / "content" / folder / f"{i}.jpg")
+    random_image((48, 36), seed=1).save(root / "photo.jpg")
+    random_image((64, 48), seed=2).save(root / "painting.jpg")
+    random_image((300, 200), seed=3).save(root / "huge.jpg")
+    (root / "holiday").mkdir()
+    for i in range(2):
+        random_image((40, 30), seed=10 + i).save(root / "holiday" / f"{i}.jpg")
+    frames = [random_image((32, 24), seed=20 + i) for i in range(3)]
+    frames[0].save(root / "cat.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    write_video(root / "clip.mp4")
+    (root / "checkpoints").symlink_to(REPO / "checkpoints")
+    for args in (["style=candy", "run_name=v1"], ["style=starry_night", "run_name=demo"],
+                 ["model=conditional_transformer_net", "styles=[candy,udnie,mosaic]", "model_name=trio", "run_name=run"]):
+        result = run(root, ["python", "scripts/train.py", *args, *SMALL["train"]])
+        assert result.returncode == 0, result.stderr[-3000:]
+    return root
+
+
+def write_video(path: Path) -> None:
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=8)
+        stream.width, stream.height, stream.pix_fmt = 32, 24, "yuv420p"
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(np.asarray(random_image((32, 24), seed=30 + i)), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+
+def run(root: Path, words: list[str]) -> subprocess.CompletedProcess:
+    executable = [sys.executable, str(REPO / words[1])] if words[0] == "python" else [str(Path(sys.executable).parent / words[0])]
+    env = {**os.environ, "FST_DATA_DIR": str(root / "data"), "FST_VGG_WEIGHTS": "random", "FST_VGG19_WEIGHTS": "random",
+           "FST_LOG_DIR": str(root / "runs"), "PYTHONWARNINGS": "ignore"}
+    start = 2 if words[0] == "python" else 1
+    return subprocess.run([*executable, *words[start:]], cwd=root, env=env, capture_output=True, text=True, timeout=600)
+
+
+def concrete(command: str, root: Path) -> list[str]:
+    """The README's placeholders as the sandbox's files."""
+    command = command.replace("<date>_<time>", "demo").replace("/path/to/painting.jpg", str(root / "painting.jpg"))
+    command = command.replace("../shared/data", str(root / "data"))
+    return shlex.split(command)
+
+
+COMMANDS = readme_commands()
+
+
+def test_the_readme_has_commands_for_every_fst_command():
+    names = {command_name(shlex.split(c)) for c in COMMANDS}
+    assert names >= {"train", "stylize", "export", "evaluate", "optimize", "models"} and len(COMMANDS) > 30
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_readme_command_runs(command, sandbox):
+    words = concrete(command, sandbox)
+    if any(w in ("trainer=gpu", "trainer=ddp") for w in words) and not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    name = command_name(words)
+    extra = list(SMALL[name])
+    if name == "evaluate":  # each run its own report folder
+        extra.append(f"output={sandbox / 'eval' / str(COMMANDS.index(command))}")
+    if name in ("stylize", "export", "optimize"):
+        extra.append("overwrite=true")
+    result = run(sandbox, [*words, *extra])
+    assert result.returncode == 0, f"{shlex.join(words)}\n{result.stdout[-1500:]}\n{result.stderr[-2500:]}"
+    shutil.rmtree(sandbox / "exported", ignore_errors=True)

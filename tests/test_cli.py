@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from fst.errors import FstError
+from fst.export.formats import export
 from fst.hardware import cpu_training_precision
 from fst.inference.files import stylize
 from fst.models import read_card
@@ -112,15 +113,23 @@ def test_outputs_of_other_file_types(toy, photo, tmp_path):
     assert (tmp_path / "x.tiff").is_file() and Image.open(tmp_path / "x.tiff").format == "TIFF"
 
 
-def test_an_unwritable_output_is_refused_before_the_model_loads(toy, photo, tmp_path, monkeypatch):
-    readonly = tmp_path / "readonly"
+@pytest.mark.parametrize("what", ["image", "folder", "video", "export"])
+def test_an_unwritable_output_is_refused_before_the_model_loads(toy, photo, tmp_path, monkeypatch, what):
+    readonly = tmp_path / "readonly"  # root may write anywhere: the permission is what os.access answers
     readonly.mkdir()
     real_access = os.access
     monkeypatch.setattr(os, "access", lambda path, mode: False if str(path) == str(readonly) else real_access(path, mode))
-    monkeypatch.setattr("fst.inference.files.load_style_model", lambda *_: pytest.fail("the model was loaded"))
-    overrides = [f"ckpt={toy}", f"input={photo}", f"output={readonly / 'out.jpg'}"]
-    with pytest.raises(FstError, match=f"output: cannot write {readonly / 'out.jpg'}: {readonly} is not writable"):
-        stylize(compose_config("stylize", overrides))
+    for module in ("fst.inference.files", "fst.export.formats"):
+        monkeypatch.setattr(f"{module}.load_style_model", lambda *_: pytest.fail("the model was loaded"))
+    inputs = {"image": photo, "folder": photo.parent, "video": tmp_path / "clip.mp4", "export": None}
+    outputs = {"image": readonly / "out.jpg", "folder": readonly / "out", "video": readonly / "out.mp4", "export": readonly / "m.onnx"}
+    (tmp_path / "clip.mp4").write_bytes(b"not decoded before the check")
+    with pytest.raises(FstError, match=f"output: cannot write {outputs[what]}.*: {readonly} is not writable"):
+        if what == "export":
+            export(compose_config("export", [f"ckpt={toy}", f"output={outputs[what]}"]))
+        else:
+            stylize(compose_config("stylize", [f"ckpt={toy}", f"input={inputs[what]}", f"output={outputs[what]}"]))
+    assert not any(readonly.iterdir())
 
 
 def test_a_folder_rerun_with_other_options_redoes_its_outputs(toy, tmp_path, caplog):

@@ -31,7 +31,7 @@ def fastest_trainer(argv: list[str]) -> list[str]:
         preset = "cpu"
         why = "bf16-mixed: this CPU runs bf16 natively" if cpu_has_fast_bf16() else "fp32: this CPU emulates bf16, 10x slower"
     say(f"trainer={preset} ({why}); name another preset with trainer=...")
-    return [*argv, f"trainer={preset}"]
+    return [f"trainer={preset}", *argv]  # first: Hydra takes no overrides after its flags
 
 
 @command("train", EXAMPLES, complete=fastest_trainer)

@@ -69,6 +69,7 @@ class StylizeSchema(StylizerSchema):
     overwrite: bool = MISSING
     size: Optional[int] = MISSING
     batch_size: int = MISSING
+    temporal: Any = None
 
     def check(self) -> None:
         super().check()
@@ -158,9 +159,10 @@ class LossSchema(Schema):
     content_weight: float = MISSING
     style_weight: float = MISSING
     tv_weight: float = MISSING
+    temporal_weight: float = MISSING
 
     def check(self) -> None:
-        for name in ("content_weight", "style_weight", "tv_weight"):
+        for name in ("content_weight", "style_weight", "tv_weight", "temporal_weight"):
             _require(getattr(self, name) >= 0, f"loss.{name} must be >= 0, got {getattr(self, name)}")
 
 

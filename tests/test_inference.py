@@ -1,12 +1,10 @@
-"""The stylization engine: tiling, precision, strength, colour, video, GIF and export."""
+"""The stylization engine: tiling, precision, strength, colour and export (videos: test_video.py)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from fractions import Fraction
 
-import av
 import numpy as np
 import pytest
 import torch
@@ -15,7 +13,6 @@ from PIL import Image
 from fst.errors import FstError
 from fst.inference.color import keep_colors, rgb_to_ycbcr
 from fst.inference.device import default_precision
-from fst.inference.files import stylize
 from fst.inference.tiling import spans
 from fst.models import ModelCard, read_card
 
@@ -141,77 +138,6 @@ def test_compiled_network_matches_eager(net):
     image = photo(64, 48)
     eager = make_stylizer(net, precision="fp32")(image)
     torch.testing.assert_close(make_stylizer(net, precision="fp32", compile=True)(image), eager, atol=1e-4, rtol=0)
-
-
-def make_video(path, frames=10, size=(64, 48), fps=12, audio=True):
-    with av.open(str(path), "w") as container:
-        video = container.add_stream("libx264", rate=fps)
-        video.width, video.height = size
-        video.pix_fmt = "yuv420p" if size[0] % 2 == 0 and size[1] % 2 == 0 else "yuv444p"
-        sound = container.add_stream("aac", rate=16000) if audio else None
-        for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(np.asarray(random_image(size, seed=i)), format="rgb24")
-            container.mux(video.encode(frame))
-        container.mux(video.encode(None))
-        if sound is not None:
-            samples = (np.sin(np.arange(16000 * frames // fps) * 0.05) * 0.3).astype(np.float32)[None]
-            chunk = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
-            chunk.sample_rate = 16000
-            container.mux(sound.encode(chunk))
-            container.mux(sound.encode(None))
-
-
-def probe(path):
-    with av.open(str(path)) as container:
-        video = container.streams.video[0]
-        count = sum(1 for _ in container.decode(video=0))
-        return count, video.average_rate, (video.codec_context.width, video.codec_context.height), len(container.streams.audio)
-
-
-def run(ckpt, input, output, **options):
-    overrides = [f"ckpt={ckpt}", f"input={input}", f"output={output}", *(f"{k}={v}" for k, v in options.items())]
-    return stylize(compose_config("stylize", overrides))
-
-
-@pytest.mark.parametrize("size", [(64, 48), (63, 47)])
-def test_video_round_trip_keeps_frames_rate_size_and_audio(ckpt, tmp_path, size):
-    make_video(tmp_path / "clip.mp4", size=size)
-    assert probe(tmp_path / "clip.mp4") == (10, Fraction(12), size, 1)
-    run(ckpt, tmp_path / "clip.mp4", tmp_path / "out.mp4", batch_size=3)
-    assert probe(tmp_path / "out.mp4") == (10, Fraction(12), size, 1)
-
-
-def test_video_without_audio_and_resized(ckpt, tmp_path):
-    make_video(tmp_path / "clip.mov", audio=False)
-    run(ckpt, tmp_path / "clip.mov", tmp_path / "out.mkv", size=32)
-    assert probe(tmp_path / "out.mkv") == (10, Fraction(12), (32, 24), 0)
-
-
-def test_gif_keeps_frames_and_durations(ckpt, tmp_path):
-    frames = [random_image((40, 30), seed=i) for i in range(4)]
-    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=[100, 200, 100, 50], loop=0)
-    run(ckpt, tmp_path / "anim.gif", tmp_path / "out.gif")
-    with Image.open(tmp_path / "out.gif") as gif:
-        assert gif.n_frames == 4 and gif.size == (40, 30)
-        durations = []
-        for i in range(gif.n_frames):
-            gif.seek(i)
-            durations.append(gif.info["duration"])
-    assert durations == [100, 200, 100, 50]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "name,content,fragments",
-    [
-        ("broken.mp4", b"\x00\x00\x00\x18ftypmp42 this is not a video", ["cannot read video", "broken.mp4"]),
-        ("notes.txt", b"hello", ["not an image or video", "notes.txt"]),
-    ],
-)
-def test_unreadable_inputs_are_one_line_errors(ckpt, tmp_path, name, content, fragments):
-    (tmp_path / name).write_bytes(content)
-    result = run_script("stylize.py", f"ckpt={ckpt}", f"input={tmp_path / name}", f"output={tmp_path / 'out'}")
-    assert_one_line_error(result, *fragments)
 
 
 @pytest.mark.slow

@@ -121,11 +121,24 @@ def preflight(config_name: str, argv: list[str]) -> None:
             raise FstError(f"{key}={value}: not a yes/no value; write {key}=true or {key}=false")
 
 
+def _group_choice_with(config_name: str, key: str) -> str | None:
+    """``group=choice`` for an option ``group.option`` that only another choice of the config group has."""
+    group, _, option = key.partition(".")
+    folder = config_dir(config_name) / group
+    for path in sorted(folder.glob("*.yaml")) if group and folder.is_dir() else []:
+        if option.split(".")[0] in (OmegaConf.load(path) or {}):
+            return f"{group}={path.stem}"
+    return None
+
+
 def _composition_error(config_name: str, exc: ConfigCompositionException) -> str:
     message = str(exc).strip().splitlines()[0]
     unknown = re.match(r"Could not override '([^']+)'", message) or re.match(r"Key '([^']+)' is not in struct", message)
     if unknown:
         key = unknown.group(1)
+        owner = _group_choice_with(config_name, key)
+        if owner:  # e.g. temporal.flow=... while temporal=none is chosen
+            return f"'{key}' is an option of {owner}; add {owner}"
         known = _leaf_keys(compose(config_name, []))
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]}=...?" if close else f"fst-{config_name} --help lists the options"

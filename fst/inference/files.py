@@ -11,6 +11,7 @@ import torch
 from omegaconf import DictConfig
 from tqdm import tqdm
 
+from fst.config import build
 from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, find_images, load_image, save_image
 from fst.errors import FstError
 from fst.inference.mixing import describe_mix, style_weights
@@ -148,12 +149,13 @@ def stylize(cfg: DictConfig) -> list[Path]:
         pairs = _stale_outputs(pairs, out / RECORD, options) if folder else pairs
     for _, destination in pairs[:1]:
         check_writable(destination, "output")
+    blend = build(cfg.temporal) if cfg.get("temporal") else None  # temporal=none leaves the group empty
     stylizer, _ = build_stylizer(cfg)
 
     if len(pairs) == 1 and kind(pairs[0][0]) in ("video", "GIF"):
         source, destination = pairs[0]
         animate = stylize_gif if kind(source) == "GIF" else stylize_video
-        count = animate(source, destination, stylizer, batch_size=cfg.batch_size, long_side=cfg.size)
+        count = animate(source, destination, stylizer, batch_size=cfg.batch_size, long_side=cfg.size, blend=blend)
         log.info("%d frames", count)
         return [destination]
 

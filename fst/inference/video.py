@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from fst.data.images import ImageLoadError
 from fst.errors import FstError, one_line_reason
+from fst.inference.temporal import TemporalBlend
 from fst.io import atomic_path
 
 # Container formats PyAV (bundled FFmpeg) writes, with the video codec used for each.
@@ -70,11 +71,27 @@ def _resize(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(frames, size=size, mode="bilinear", antialias=True, align_corners=False)
 
 
+def stylized_frames(
+    frames: Iterator[np.ndarray], stylize: Stylize, batch_size: int, size: tuple[int, int], blend: TemporalBlend | None
+) -> Iterator[np.ndarray]:
+    """Each (H, W, 3) uint8 frame stylized at ``size`` (height, width), batch by batch; with ``blend``, made
+    consistent with the frames before it (the network's batches run ahead of the sequential blend)."""
+    for batch in _batches(frames, batch_size):
+        inputs = _resize(_to_tensor(batch), size)
+        outputs = stylize(inputs)
+        if blend is None:
+            yield from _to_uint8(outputs)
+            continue
+        for frame, stylized in zip(_to_uint8(inputs), outputs.permute(0, 2, 3, 1).numpy()):
+            yield _to_uint8(torch.from_numpy(blend(frame, stylized)).permute(2, 0, 1)[None])[0]
+
+
 def stylize_video(
-    source: Path, destination: Path, stylize: Stylize, batch_size: int = 4, long_side: int | None = None
+    source: Path, destination: Path, stylize: Stylize, batch_size: int, long_side: int | None,
+    blend: TemporalBlend | None = None,
 ) -> int:
-    """Stylize every frame of ``source`` into ``destination`` (resized to ``long_side`` if given); audio is
-    copied unchanged. Returns the frame count."""
+    """Stylize every frame of ``source`` into ``destination`` (resized to ``long_side`` if given; temporally
+    consistent with ``blend``); audio is copied unchanged. Returns the frame count."""
     import av
 
     try:
@@ -110,14 +127,13 @@ def stylize_video(
 
             try:
                 with tqdm(total=total, unit="frame", desc=source.name) as progress:
-                    for batch in _batches(frames(), batch_size):
-                        for array in _to_uint8(stylize(_resize(_to_tensor(batch), (height, width)))):
-                            frame = av.VideoFrame.from_ndarray(array, format="rgb24")
-                            frame.pts = written
-                            frame.time_base = 1 / rate
-                            output.mux(stream.encode(frame))
-                            written += 1
-                        progress.update(len(batch))
+                    for array in stylized_frames(frames(), stylize, batch_size, (height, width), blend):
+                        frame = av.VideoFrame.from_ndarray(array, format="rgb24")
+                        frame.pts = written
+                        frame.time_base = 1 / rate
+                        output.mux(stream.encode(frame))
+                        written += 1
+                        progress.update(1)
                 output.mux(stream.encode(None))
             except av.FFmpegError as exc:
                 raise FstError(f"cannot decode video {source}: {one_line_reason(exc)}") from None
@@ -127,7 +143,8 @@ def stylize_video(
 
 
 def stylize_gif(
-    source: Path, destination: Path, stylize: Stylize, batch_size: int = 4, long_side: int | None = None
+    source: Path, destination: Path, stylize: Stylize, batch_size: int, long_side: int | None,
+    blend: TemporalBlend | None = None,
 ) -> int:
     """Stylize an animated GIF frame by frame, keeping each frame's duration and the loop count."""
     frames, durations = [], []
@@ -140,9 +157,7 @@ def stylize_gif(
     except Exception as exc:  # Pillow's many error types, as in open_rgb
         raise ImageLoadError(f"cannot read image {source}: {one_line_reason(exc)}") from None
     size = frame_size(*frames[0].shape[:2], long_side)
-    stylized = []
-    for batch in _batches(iter(frames), batch_size):
-        stylized.extend(Image.fromarray(array) for array in _to_uint8(stylize(_resize(_to_tensor(batch), size))))
+    stylized = [Image.fromarray(array) for array in stylized_frames(iter(frames), stylize, batch_size, size, blend)]
     with atomic_path(destination) as tmp:
         stylized[0].save(tmp, format="GIF", save_all=True, append_images=stylized[1:], duration=durations, loop=loop)
     return len(stylized)

@@ -67,6 +67,7 @@ class PerceptualLoss(nn.Module):
         content_layer: the layer whose features the output must share with the photo, e.g. ``relu2_2``.
         style_layers: layer name -> weight of its Gram-matrix loss.
         content_weight, style_weight, tv_weight: the weights of the three terms.
+        temporal_weight: the weight of the stability term (fst.losses.temporal) that training adds when it is > 0.
         vgg_weights: ``imagenet`` (torchvision's download), a local weights file, or ``random`` (tests).
     """
 
@@ -78,11 +79,13 @@ class PerceptualLoss(nn.Module):
         content_weight: float,
         style_weight: float,
         tv_weight: float,
+        temporal_weight: float,
         vgg_weights: str,
     ):
         super().__init__()
         style_layers = dict(style_layers)
-        for name, value in {"content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight}.items():
+        weights = {"content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight, "temporal_weight": temporal_weight}
+        for name, value in weights.items():
             if value < 0:
                 raise FstError(f"loss.{name} must be >= 0, got {value}")
         if not style_layers:
@@ -100,8 +103,10 @@ class PerceptualLoss(nn.Module):
             content_weight=content_weight,
             style_weight=style_weight,
             tv_weight=tv_weight,
+            temporal_weight=temporal_weight,
         )
         self.content_layer = content_layer
+        self.temporal_weight = temporal_weight
         self.style_layers = style_layers
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
         self.vgg = VGGFeatures(backbone, [content_layer, *style_layers], weights=vgg_weights)

@@ -44,6 +44,7 @@ class LossSpec:
     content_weight: float
     style_weight: float
     tv_weight: float
+    temporal_weight: float = 0.0  # the stability term's (fst.losses.temporal); older cards have none
 
     def weight_for(self, style: StyleSpec) -> float:
         """The style weight of one of the model's styles."""

@@ -21,6 +21,7 @@ from fst.data.images import save_image
 from fst.errors import FstError
 from fst.hardware import device_name
 from fst.losses.perceptual import PerceptualLoss
+from fst.losses.temporal import random_motion, temporal_difference
 from fst.models.card import LossSpec, ModelCard, StyleSpec, TrainingRecord
 from fst.models.files import NET_PREFIX, checkpoint_card
 from fst.models.registry import architecture_of
@@ -188,6 +189,11 @@ class StyleTransferModule(pl.LightningModule):
             style_ids = torch.zeros(len(images), dtype=torch.long, device=images.device)
         stylized = self(images, style_ids)
         losses = self.criterion(stylized, images, style_ids, per_item=len(self.trained) > 1)
+        if self.criterion.temporal_weight > 0:  # the stylization of a moved crop should be the moved stylization
+            moved, grid, visible = random_motion(images)
+            difference = temporal_difference(self(moved, style_ids), stylized, grid, visible)
+            losses["temporal"] = self.criterion.temporal_weight * difference
+            losses["total"] = losses["total"] + losses["temporal"]
         if self.teachers is not None:
             losses["distill"] = self.distill_weight * (stylized.float() - self._teach(images, style_ids)).pow(2).mean()
             losses["total"] = losses["total"] + losses["distill"]
@@ -274,6 +280,8 @@ class StyleTransferModule(pl.LightningModule):
             self._samples.append((images[:missing].cpu(), rows))
 
     def on_validation_epoch_end(self) -> None:
+        if not self.trainer.sanity_checking:  # when each validation happened, in training time: loss against time
+            self.log("time/train_minutes", self.train_seconds() / 60)
         samples, self._samples = self._samples, []
         if not samples or self.trainer.sanity_checking or not self.trainer.is_global_zero:
             return

@@ -13,6 +13,7 @@ from fst.errors import FstError
 from fst.models.card import LossSpec, ModelCard
 from fst.models.files import load_style_model, read_card
 from fst.models.registry import architecture_of
+from fst.models.zoo import resolve_model, shipped_models
 from fst.training.module import StyleTransferModule
 from fst.messages import say
 
@@ -21,10 +22,10 @@ def check_resume_files(ckpt_path: str | None, continue_from: str | None) -> None
     """One-line errors for a resume file that does not exist, before anything is built."""
     if ckpt_path and ckpt_path != "last" and not Path(ckpt_path).expanduser().is_file():
         raise FstError(f"ckpt_path: checkpoint not found: {Path(ckpt_path).expanduser()}; pass a .ckpt file or ckpt_path=last")
-    if continue_from and not Path(continue_from).expanduser().is_file():
+    if continue_from and not Path(continue_from).expanduser().is_file() and continue_from not in shipped_models():
         raise FstError(
             f"continue_from: style model not found: {Path(continue_from).expanduser()}; "
-            "pass a <style>.safetensors that training exported"
+            "pass a <style>.safetensors that training exported, or a shipped model's name"
         )
 
 
@@ -133,7 +134,7 @@ def continue_from_export(path: str, module: StyleTransferModule, max_steps: int)
     survives. Adam's moments are not in it, so they start afresh (under an LR warm-up); everything else goes on
     from its step.
     """
-    path = Path(path).expanduser()
+    path = resolve_model(path, "continue_from")
     net, card = load_style_model(path)
     styles = [s.name for s in module.styles]
     if card.style_names != styles:

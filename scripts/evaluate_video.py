@@ -4,7 +4,7 @@ per-frame content and style losses, and frames per second, for per-frame styliza
 cropped around the moving object (not a test: it prints numbers).
 
     FST_DATA_DIR=../shared/data FST_VGG_WEIGHTS=../shared/weights/vgg16_features.safetensors \\
-        python scripts/evaluate_video.py --ckpt candy --temporal-ckpt runs/candy/temporal/candy.safetensors
+        python scripts/evaluate_video.py --ckpt candy --temporal-ckpt runs/candy/temporal/candy.safetensors --strengths 0.3 0.5 0.8
 
 The flow that measures (--measure-flow, Farneback by default) is not the one that blends (DIS), so the
 benchmark does not grade the blending with its own yardstick.
@@ -32,13 +32,18 @@ from fst.models import load_style_model, resolve_model
 PHOTOS = ["demo_tubingen.jpg", "skimage_chelsea.jpg", "demo_golden_gate.jpg"]
 
 
-def run_method(name: str, ckpt: str, frames: list[np.ndarray], size: tuple[int, int], temporal: bool, options: list[str]) -> VideoResult:
+def run_method(name: str, ckpt: str, frames: list[np.ndarray], size: tuple[int, int], strength: float | None,
+               options: list[str]) -> VideoResult:
+    """``ckpt``'s stylization of ``frames``, per frame (``strength`` None) or with temporal=flow at ``strength``."""
     net, _ = load_style_model(resolve_model(ckpt))
-    cfg = compose("stylize", ["ckpt=x", "input=x", "stroke_size=1", *options, *(["temporal=flow"] if temporal else [])])
+    flow = [] if strength is None else ["temporal=flow", f"temporal.strength={strength}"]
+    cfg = compose("stylize", ["ckpt=x", "input=x", "stroke_size=1", *options, *flow])
     stylizer = Stylizer.from_config(net, cfg)
     stylizer(torch.rand(cfg.batch_size, 3, *size))  # warm-up: first-call costs are not the method's speed
-    blend = build(cfg.temporal) if temporal else None
-    return timed(name, lambda: list(stylized_frames(iter(frames), stylizer, cfg.batch_size, size, blend)))
+    blend = build(cfg.temporal) if strength is not None else None
+    result = timed(name, lambda: list(stylized_frames(iter(frames), stylizer, cfg.batch_size, size, blend)))
+    result.cuts = blend.cuts if blend else None
+    return result
 
 
 def strip(clip, results: list[VideoResult], times: list[int], path: Path) -> None:
@@ -52,7 +57,7 @@ def strip(clip, results: list[VideoResult], times: list[int], path: Path) -> Non
         window = (max(0, left - pad), max(0, top - pad), min(width, right + pad), min(height, bottom + pad))
         crops.append([Image.fromarray(f[t]).crop(window).resize((160, 160)) for f in [clip.frames, *(r.frames for r in results)]])
     labels = ["input", *(r.name for r in results)]
-    font = ImageFont.load_default(size=13)
+    font = ImageFont.load_default(size=11)
     canvas = Image.new("RGB", (len(labels) * 164, 22 + len(times) * 164), "white")
     draw = ImageDraw.Draw(canvas)
     for column, label in enumerate(labels):
@@ -70,18 +75,20 @@ def main() -> None:
     parser.add_argument("--photos", nargs=3, help="background, moving object, after-the-cut photos")
     parser.add_argument("--frames", type=int, default=48, help="frames of the clip (48: 2 seconds at 24 fps)")
     parser.add_argument("--size", default="384x256", help="width x height of the clip")
+    parser.add_argument("--strengths", type=float, nargs="+", default=[0.5], help="temporal.strength values to measure")
     parser.add_argument("--measure-flow", default="farneback", help="the optical flow that measures the warping error")
     parser.add_argument("--output", type=Path, default=Path("video_benchmark"))
-    parser.add_argument("overrides", nargs="*", help="stylize options, e.g. device=cpu precision=fp32 temporal.strength=0.9")
+    parser.add_argument("overrides", nargs="*", help="stylize options, e.g. device=cpu precision=fp32 temporal.flow=dis_fast")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     eval_dir = Path(os.environ.get("FST_DATA_DIR", "data")) / "content" / "eval"
     photos = [np.asarray(Image.open(p).convert("RGB")) for p in (args.photos or [eval_dir / name for name in PHOTOS])]
     clip = synthetic_clip(photos, args.frames, (height, width))
-    methods = [("per-frame", args.ckpt, False), ("flow", args.ckpt, True)]
+    methods = [("per-frame", args.ckpt, None), *((f"flow {s}", args.ckpt, s) for s in args.strengths)]
     if args.temporal_ckpt:
-        methods += [("temporal model", args.temporal_ckpt, False), ("temporal model + flow", args.temporal_ckpt, True)]
-    results = [run_method(name, ckpt, clip.frames, (height, width), temporal, args.overrides) for name, ckpt, temporal in methods]
+        methods += [("temporal model", args.temporal_ckpt, None),
+                    *((f"temporal model + flow {s}", args.temporal_ckpt, s) for s in args.strengths)]
+    results = [run_method(name, ckpt, clip.frames, (height, width), strength, args.overrides) for name, ckpt, strength in methods]
     device = pick_device("auto")
     evaluate_cfg = compose("evaluate", ["ckpts=x"])
     for result, (_, ckpt, _) in zip(results, methods):
@@ -104,6 +111,7 @@ def main() -> None:
             f"| {r.name} | {1000 * r.warping_error:.3f} | {r.warping_error / base.warping_error:.2f}x | {r.content:.3f} | "
             f"{r.style:.3f} | {r.style / base.style - 1:+.1%} | {r.fps:.1f} | {r.fps / base.fps:.2f}x |"
         )
+    lines += ["", *(f"{r.name}: {r.cuts} scene cut(s) detected (the clip has 1)" for r in results if r.cuts is not None)]
     report = "\n".join(lines)
     print(report)
     (args.output / "report.md").write_text(report + "\n\n![frames](strip.jpg)\n")

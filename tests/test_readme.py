@@ -132,6 +132,8 @@ def test_readme_command_runs(command, sandbox):
         extra.append(f"output={sandbox / 'eval' / str(COMMANDS.index(command))}")
     if name in ("stylize", "export", "optimize"):
         extra.append("overwrite=true")
+    if any(w.startswith("continue_from=") for w in words):  # past the sandbox model's 2 steps
+        extra.append("trainer.max_steps=4")
     result = run(sandbox, [*words, *extra])
     assert result.returncode == 0, f"{shlex.join(words)}\n{result.stdout[-1500:]}\n{result.stderr[-2500:]}"
     shutil.rmtree(sandbox / "exported", ignore_errors=True)

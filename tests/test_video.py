@@ -274,7 +274,7 @@ def test_the_temporal_experiment_fine_tunes_a_shipped_model_by_name():
     from fst.training.resume import check_resume_files
 
     cfg = compose_config("train", ["experiment=temporal", "style=candy", "continue_from=candy"])
-    assert (cfg.loss.temporal_weight, cfg.run_name, cfg.trainer.max_steps) == (1000, "temporal", 6000)
+    assert (cfg.loss.temporal_weight, cfg.run_name, cfg.trainer.max_steps) == (200, "temporal", 6000)
     assert cfg.data.image_size == 256 and cfg.scheduler.T_max == 6000  # the zoo recipe, its cosine LR going on
     check_resume_files(None, "candy")  # a shipped model's name is a model to continue from
     with pytest.raises(FstError, match="continue_from: style model not found"):
@@ -313,11 +313,11 @@ def test_video_benchmark_writes_its_table_and_strip(ckpt, tiny_data, tmp_path):
         photos.append(str(tmp_path / f"p{i}.png"))
     result = run_script(
         "evaluate_video.py", "--ckpt", str(ckpt), "--temporal-ckpt", str(ckpt), "--photos", *photos, "--frames", "6",
-        "--size", "64x48", "--output", str(tmp_path / "bench"), "device=cpu",
+        "--size", "64x48", "--strengths", "0.5", "--output", str(tmp_path / "bench"), "device=cpu",
         env={"FST_DATA_DIR": str(tiny_data), "FST_VGG_WEIGHTS": "random"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = (tmp_path / "bench" / "report.md").read_text()
-    for method in ("| per-frame |", "| flow |", "| temporal model |", "| temporal model + flow |"):
+    for method in ("| per-frame |", "| flow 0.5 |", "| temporal model |", "| temporal model + flow 0.5 |"):
         assert method in report
     assert Image.open(tmp_path / "bench" / "strip.jpg").size[0] == 5 * 164

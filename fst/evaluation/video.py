@@ -55,6 +55,7 @@ class VideoResult:
     warping_error: float = 0.0
     content: float = 0.0
     style: float = 0.0
+    cuts: int | None = None  # scene cuts the temporal blend detected (None: no blend)
 
     @property
     def fps(self) -> float:

@@ -16,7 +16,6 @@ from PIL import Image
 from fst.config import build, compose
 from fst.inference.stylizer import Stylizer
 from fst.models import LossSpec, ModelCard, StyleSpec, TrainingRecord, save_style_model
-from fst.resources import CONF_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 # Real photos, paintings and VGG16 weights that CI puts beside the repository (see ../shared/README.md).
@@ -95,6 +94,13 @@ def make_net(**options) -> torch.nn.Module:
 def make_loss(**options) -> torch.nn.Module:
     """A PerceptualLoss with conf/loss/perceptual.yaml's options (random VGG weights unless given)."""
     return build(OmegaConf.create({**group_options("loss"), "vgg_weights": "random", **options}))
+
+
+@pytest.fixture(scope="module")
+def net() -> torch.nn.Module:
+    """A small untrained TransformerNet (half width, 2 residual blocks), the same in every test module."""
+    torch.manual_seed(0)
+    return make_net(width=0.5, num_residual_blocks=2).eval()
 
 
 def make_stylizer(net: torch.nn.Module, style: torch.Tensor | None = None, **options) -> Stylizer:

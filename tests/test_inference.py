@@ -8,7 +8,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from fst.errors import FstError
 from fst.inference.color import keep_colors, rgb_to_ycbcr
@@ -16,13 +15,7 @@ from fst.inference.device import default_precision
 from fst.inference.tiling import spans
 from fst.models import ModelCard, read_card
 
-from conftest import assert_one_line_error, compose_config, make_net, make_stylizer, random_image, run_script, save_toy_model, toy_card
-
-
-@pytest.fixture(scope="module")
-def net():
-    torch.manual_seed(0)
-    return make_net(width=0.5, num_residual_blocks=2).eval()
+from conftest import assert_one_line_error, make_net, make_stylizer, random_image, run_script, save_toy_model, toy_card
 
 
 @pytest.fixture(scope="module")

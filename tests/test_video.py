@@ -22,14 +22,8 @@ from fst.losses.temporal import random_motion, temporal_difference
 from fst.models import read_card
 from fst.training.run import train
 
-from conftest import (assert_one_line_error, compose_config, make_net, make_stylizer, random_image, run_script, save_toy_model,
+from conftest import (assert_one_line_error, compose_config, make_stylizer, random_image, run_script, save_toy_model,
                       tiny_overrides)
-
-
-@pytest.fixture(scope="module")
-def net():
-    torch.manual_seed(0)
-    return make_net(width=0.5, num_residual_blocks=2).eval()
 
 
 @pytest.fixture(scope="module")

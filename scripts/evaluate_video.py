@@ -36,8 +36,9 @@ def run_method(name: str, ckpt: str, frames: list[np.ndarray], size: tuple[int, 
                options: list[str]) -> VideoResult:
     """``ckpt``'s stylization of ``frames``, per frame (``strength`` None) or with temporal=flow at ``strength``."""
     net, _ = load_style_model(resolve_model(ckpt))
-    flow = [] if strength is None else ["temporal=flow", f"temporal.strength={strength}"]
-    cfg = compose("stylize", ["ckpt=x", "input=x", "stroke_size=1", *options, *flow])
+    # temporal=flow for every method, so that temporal.* options apply; per-frame methods build no blend
+    cfg = compose("stylize", ["ckpt=x", "input=x", "stroke_size=1", "temporal=flow", *options,
+                              *([] if strength is None else [f"temporal.strength={strength}"])])
     stylizer = Stylizer.from_config(net, cfg)
     stylizer(torch.rand(cfg.batch_size, 3, *size))  # warm-up: first-call costs are not the method's speed
     blend = build(cfg.temporal) if strength is not None else None

@@ -262,6 +262,10 @@ def test_training_with_a_temporal_weight_logs_the_term_and_records_it(tiny_data,
     column = header.split(",").index("train/temporal")
     values = [float(r.split(",")[column]) for r in rows if r.split(",")[column]]
     assert len(values) == 4 and all(v > 0 for v in values)
+    index = {name: header.split(",").index(f"train/{name}") for name in ("content", "style", "tv", "temporal", "total")}
+    for row in (r.split(",") for r in rows if r.split(",")[column]):  # the term is part of what training minimizes
+        parts = sum(float(row[index[name]]) for name in ("content", "style", "tv", "temporal"))
+        assert float(row[index["total"]]) == pytest.approx(parts, rel=1e-4)
 
 
 def test_the_temporal_experiment_fine_tunes_a_shipped_model_by_name():

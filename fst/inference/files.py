@@ -158,6 +158,8 @@ def stylize(cfg: DictConfig) -> list[Path]:
         count = animate(source, destination, stylizer, batch_size=cfg.batch_size, long_side=cfg.size, blend=blend)
         log.info("%d frames", count)
         return [destination]
+    if blend is not None:
+        log.info("temporal=flow applies to videos and GIFs; images are stylized on their own")
 
     written, failures = _stylize_images(stylizer, pairs, cfg)
     if folder:

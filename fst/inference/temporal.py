@@ -105,7 +105,8 @@ class TemporalBlend:
         small_now, small_before = cv2.resize(now, size, interpolation=cv2.INTER_AREA), cv2.resize(before, size, interpolation=cv2.INTER_AREA)
         full = (now.shape[1], now.shape[0])
         flows = [self.flow(small_now, small_before), self.flow(small_before, small_now)]
-        return tuple(cv2.resize(f, full, interpolation=cv2.INTER_LINEAR) * (full[0] / size[0]) for f in flows)
+        ratio = np.array([full[0] / size[0], full[1] / size[1]], np.float32)  # sides round apart: each its own
+        return tuple(cv2.resize(f, full, interpolation=cv2.INTER_LINEAR) * ratio for f in flows)
 
     def __call__(self, frame: np.ndarray, stylized: np.ndarray) -> np.ndarray:
         """The output for one frame: ``frame`` is the (H, W, 3) uint8 input, ``stylized`` its (H, W, 3) float32

@@ -13,7 +13,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-# The motion between two frames a second apart at most ~25 fps: a few pixels, a degree, a couple of per cent.
+# The motion between two video frames (a 25th of a second apart) at most: a few pixels, a degree, 2% of zoom.
 MAX_SHIFT = 0.02  # of the crop's side
 MAX_ANGLE = 1.0  # degrees
 MAX_ZOOM = 0.02
@@ -32,7 +32,8 @@ def random_motion(images: torch.Tensor, noise: float = NOISE) -> tuple[torch.Ten
         torch.stack([zoom * torch.cos(angle), -zoom * torch.sin(angle), shift[:, 0]], dim=1),
         torch.stack([zoom * torch.sin(angle), zoom * torch.cos(angle), shift[:, 1]], dim=1),
     ], dim=1)
-    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    with torch.autocast(device.type, enabled=False):  # a bf16 grid would be off by a fraction of a pixel
+        grid = F.affine_grid(theta.float(), list(images.shape), align_corners=False)
     moved = move(images.float(), grid)
     visible = move(torch.ones_like(images[:, :1], dtype=torch.float32), grid) > 0.999  # away from the borders
     if noise:

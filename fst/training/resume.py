@@ -25,7 +25,7 @@ def check_resume_files(ckpt_path: str | None, continue_from: str | None) -> None
     if continue_from and not Path(continue_from).expanduser().is_file() and continue_from not in shipped_models():
         raise FstError(
             f"continue_from: style model not found: {Path(continue_from).expanduser()}; "
-            "pass a <style>.safetensors that training exported, or a shipped model's name"
+            f"pass a <style>.safetensors that training exported, or a shipped model's name ({', '.join(shipped_models())})"
         )
 
 
@@ -61,7 +61,8 @@ _SETTINGS = {
     "styles": ("styles", "style", "style.name"),
     "style sizes": ("styles", "style", "style.size"),
     "style weights": ("styles", "style", "loss", "loss.style_weight"),
-    "loss": ("loss", "loss.backbone", "loss.content_layer", "loss.style_layers", "loss.content_weight", "loss.tv_weight"),
+    "loss": ("loss", "loss.backbone", "loss.content_layer", "loss.style_layers", "loss.content_weight", "loss.tv_weight",
+             "loss.temporal_weight"),
     "data.image_size": ("data.image_size",),
     "trainer.precision": ("trainer", "trainer.precision"),
     "trainer.max_steps": ("trainer.max_steps",),
@@ -74,7 +75,7 @@ def run_settings(card: ModelCard) -> dict[str, object]:
         "style sizes": [s.size for s in card.styles],
         "style weights": [card.loss.weight_for(s) for s in card.styles] if card.loss else None,
         "loss": (card.loss.backbone, card.loss.content_layer, card.loss.style_layers, card.loss.content_weight,
-                 card.loss.tv_weight) if card.loss else None,
+                 card.loss.tv_weight, card.loss.temporal_weight) if card.loss else None,
         "data.image_size": card.training.image_size,
         "trainer.precision": card.training.precision,
         "trainer.max_steps": card.training.max_steps,

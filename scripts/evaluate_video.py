@@ -26,10 +26,19 @@ from fst.evaluation.evaluate import style_criterion
 from fst.evaluation.video import VideoResult, frame_losses, timed, warping_error
 from fst.inference.device import pick_device
 from fst.inference.stylizer import Stylizer
+from fst.inference.temporal import FLOWS
 from fst.inference.video import stylized_frames
 from fst.models import load_style_model, resolve_model
 
 PHOTOS = ["demo_tubingen.jpg", "skimage_chelsea.jpg", "demo_golden_gate.jpg"]
+
+
+def clip_size(text: str) -> tuple[int, int]:
+    """``384x256`` as (width, height); argparse turns the ValueError into a one-line usage error."""
+    width, height = (int(v) for v in text.lower().split("x"))
+    if min(width, height) < 16:
+        raise ValueError(text)
+    return width, height
 
 
 def run_method(name: str, ckpt: str, frames: list[np.ndarray], size: tuple[int, int], strength: float | None,
@@ -75,13 +84,13 @@ def main() -> None:
     parser.add_argument("--temporal-ckpt", help="the same style trained with loss.temporal_weight (optional)")
     parser.add_argument("--photos", nargs=3, help="background, moving object, after-the-cut photos")
     parser.add_argument("--frames", type=int, default=48, help="frames of the clip (48: 2 seconds at 24 fps)")
-    parser.add_argument("--size", default="384x256", help="width x height of the clip")
+    parser.add_argument("--size", default="384x256", type=clip_size, help="width x height of the clip")
     parser.add_argument("--strengths", type=float, nargs="+", default=[0.5], help="temporal.strength values to measure")
-    parser.add_argument("--measure-flow", default="farneback", help="the optical flow that measures the warping error")
+    parser.add_argument("--measure-flow", default="farneback", choices=list(FLOWS), help="the optical flow that measures the warping error")
     parser.add_argument("--output", type=Path, default=Path("video_benchmark"))
     parser.add_argument("overrides", nargs="*", help="stylize options, e.g. device=cpu precision=fp32 temporal.flow=dis_fast")
     args = parser.parse_args()
-    width, height = (int(v) for v in args.size.split("x"))
+    width, height = args.size
     eval_dir = Path(os.environ.get("FST_DATA_DIR", "data")) / "content" / "eval"
     photos = [np.asarray(Image.open(p).convert("RGB")) for p in (args.photos or [eval_dir / name for name in PHOTOS])]
     clip = synthetic_clip(photos, args.frames, (height, width))

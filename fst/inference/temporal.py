@@ -10,6 +10,7 @@ newly uncovered background), and after a scene cut, the frame's own stylization 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -49,10 +50,15 @@ def gray(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
 
 
+@lru_cache(maxsize=4)
+def _pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pixel's (x, y) coordinates; made once per frame size, not per warp."""
+    return np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+
+
 def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """``image`` sampled at x + flow(x) for every pixel x (bilinear; edges replicated)."""
-    height, width = flow.shape[:2]
-    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    grid_x, grid_y = _pixel_grid(*flow.shape[:2])
     return cv2.remap(image, grid_x + flow[..., 0], grid_y + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
@@ -67,7 +73,7 @@ def consistent(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
     there = warp(forward, backward)  # the forward flow at x + b(x)
     error = np.sum((backward + there) ** 2, axis=-1)
     bound = 0.01 * (np.sum(backward**2, axis=-1) + np.sum(there**2, axis=-1)) + 0.5
-    grid_x, grid_y = np.meshgrid(np.arange(width), np.arange(height))
+    grid_x, grid_y = _pixel_grid(height, width)
     target_x, target_y = grid_x + backward[..., 0], grid_y + backward[..., 1]
     inside = (target_x >= 0) & (target_x <= width - 1) & (target_y >= 0) & (target_y <= height - 1)
     return (error <= bound) & inside

@@ -49,9 +49,14 @@ class StylizerSchema(Schema):
     strength: float = MISSING
     preserve_color: bool = MISSING
     stroke_size: Any = MISSING
+    backend: str = MISSING
+    calibration: str = MISSING
+    calibration_size: int = MISSING
 
     def check(self) -> None:
-        _require(self.precision in ("auto", "fp32", "bf16", "fp16"), f"precision={self.precision}: use auto, fp32, bf16 or fp16")
+        _require(self.precision in ("auto", "fp32", "bf16", "fp16", "int8"), f"precision={self.precision}: use auto, fp32, bf16, fp16 or int8")
+        _require(self.backend in ("auto", "torch", "onnxruntime"), f"backend={self.backend}: use auto, torch or onnxruntime")
+        _positive("calibration_size", self.calibration_size)
         _require(self.tile_size >= 64, f"tile_size must be >= 64, got {self.tile_size}")
         _require(0 <= self.tile_overlap <= self.tile_size // 2, f"tile_overlap must be between 0 and tile_size/2, got {self.tile_overlap}")
         _positive("stats_size", self.stats_size, allow_none=True)
@@ -86,10 +91,13 @@ class ExportSchema(Schema):
     output: Optional[str] = MISSING
     overwrite: bool = MISSING
     opset: int = MISSING
+    calibration: str = MISSING
+    calibration_size: int = MISSING
 
     def check(self) -> None:
         _require(self.format in ("onnx", "torchscript", "safetensors"), f"format={self.format}: use onnx, torchscript or safetensors")
-        _require(self.precision in ("fp32", "fp16"), f"precision={self.precision}: use fp32 or fp16")
+        _require(self.precision in ("fp32", "fp16", "int8"), f"precision={self.precision}: use fp32, fp16 or int8")
+        _positive("calibration_size", self.calibration_size)
 
 
 @dataclass
@@ -258,6 +266,34 @@ class TrainSchema(Schema):
 
 
 @dataclass
+class AppSchema(StylizerSchema):
+    """conf/app.yaml: the web app."""
+
+    host: str = MISSING
+    port: Optional[int] = MISSING
+    share: bool = MISSING
+    models: Optional[str] = MISSING
+    paintings: Optional[str] = MISSING
+    size: Optional[int] = MISSING
+    max_upload_mb: float = MISSING
+    concurrency: int = MISSING
+    queue_size: int = MISSING
+    keep_minutes: float = MISSING
+    batch_size: int = MISSING
+    webcam_size: int = MISSING
+    temporal: Any = None
+
+    def check(self) -> None:
+        super().check()
+        _require(self.port is None or 0 < self.port < 65536, f"port must be between 1 and 65535, got {self.port}")
+        for name in ("size", "max_upload_mb", "concurrency", "queue_size", "keep_minutes", "batch_size", "webcam_size"):
+            _positive(name, getattr(self, name), allow_none=name == "size")
+        # The app builds a network per request, so each request would compile it again.
+        _require(not self.compile, "compile=true does not suit the app: it builds the network anew for every request "
+                                   "and would compile it each time; leave compile=false")
+
+
+@dataclass
 class ModelsSchema(Schema):
     name: Optional[str] = MISSING
 
@@ -269,6 +305,7 @@ SCHEMAS = {
     "evaluate_schema": EvaluateSchema,
     "optimize_schema": OptimizeSchema,
     "models_schema": ModelsSchema,
+    "app_schema": AppSchema,
 }
 
 

@@ -66,5 +66,5 @@ def test_installed_commands_work_from_any_folder(installed, tmp_path):
     assert "| starry_night | transformer_net | starry_night | 5000 |" in models.stdout
     config = run(installed / "bin" / "fst-train", "experiment=demo", "--cfg", "job", cwd=work)
     assert "max_steps: 300" in config.stdout
-    for command in ("fst-export", "fst-evaluate", "fst-optimize"):  # their configs (and so their help) are found
+    for command in ("fst-export", "fst-evaluate", "fst-optimize", "fst-app"):  # their configs (and so their help) are found
         assert run(installed / "bin" / command, "--help", cwd=work).stdout.startswith(f"{command}: ")

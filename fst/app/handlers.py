@@ -1,0 +1,150 @@
+"""What the page asks for: each upload checked, the page's options turned into the config of ``fst-stylize`` and run
+by the same :func:`fst.inference.files.stylize`, the result written into a folder of its own; every mistake becomes
+one message in the page."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import secrets
+import time
+from collections import deque
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from fst.app.gallery import StyleModel
+from fst.data.images import IMAGE_EXTENSIONS
+from fst.errors import FstError, one_line_reason
+from fst.inference.files import build_stylizer, chosen_style, kind, stylize
+from fst.inference.video import VIDEO_EXTENSIONS, frame_size, stylized_frames
+from fst.schemas import StylizerSchema
+
+log = logging.getLogger(__name__)
+
+STYLIZER_OPTIONS = [f.name for f in dataclasses.fields(StylizerSchema)]
+PHOTO_FORMATS = {"PNG": ".png", "JPEG": ".jpg"}
+MIN_SIZE = 16  # pixels: the smallest output size the page accepts
+
+
+def output_size(value: str | int | None) -> int | None:
+    """The page's output size (``original`` or a long side in pixels) as stylize's ``size``."""
+    text = str(value if value is not None else "").strip().lower()
+    if text in ("", "original"):
+        return None
+    if not text.isdigit() or int(text) < MIN_SIZE:
+        raise FstError(f"output size '{value}': give the long side in pixels (at least {MIN_SIZE}), or original")
+    return int(text)
+
+
+def uploaded(upload: dict | str | None) -> Path | None:
+    """The server's copy of an upload, from the file data the page sends (or a path)."""
+    path = upload.get("path") if isinstance(upload, dict) else upload
+    return Path(path) if path else None
+
+
+class Handlers:
+    """The page's requests. Each request builds its own network (no state is shared between users) and writes
+    into a new folder with an unguessable name under ``results``."""
+
+    def __init__(self, cfg: DictConfig, gallery: dict[str, StyleModel], results: Path):
+        self.cfg, self.gallery, self.results = cfg, gallery, results
+        results.mkdir(parents=True, exist_ok=True)
+
+    def photo(self, photo: dict | None, model: str, mix: str, strength: float, preserve_color: bool, size: str,
+              format: str, progress=gr.Progress(track_tqdm=True)) -> str:
+        """Stylize an uploaded photo; returns the result's path (PNG or JPEG, at the output size)."""
+        source = uploaded(photo)
+        with self._answers(source):
+            source = self._check(source, "photo", ("image",), IMAGE_EXTENSIONS)
+            if format not in PHOTO_FORMATS:
+                raise FstError(f"format {format}: choose {' or '.join(PHOTO_FORMATS)}")
+            progress(0, desc=f"stylizing {source.name}")
+            destination = self._destination(source, model, mix, PHOTO_FORMATS[format])
+            stylize(self.config(model, mix, strength, preserve_color, size, input=str(source), output=str(destination)))
+            return str(destination)
+
+    def video(self, video: dict | None, model: str, mix: str, strength: float, preserve_color: bool, size: str,
+              steady: bool, steadiness: float, progress=gr.Progress(track_tqdm=True)) -> tuple[str | None, str | None]:
+        """Stylize an uploaded video or GIF; returns (video, GIF): the result in its slot, None in the other."""
+        source = uploaded(video)
+        with self._answers(source):
+            source = self._check(source, "video or GIF", ("video", "GIF"), (*VIDEO_EXTENSIONS, ".gif"))
+            temporal = None
+            if steady:
+                if self.cfg.temporal is None:
+                    raise FstError("steady paint needs the app started with temporal=flow")
+                temporal = {**OmegaConf.to_container(self.cfg.temporal), "strength": float(steadiness)}
+            gif = kind(source) == "GIF"
+            # mp4 (H.264) plays in every browser; webm stays webm (VP9, and its audio, play too).
+            suffix = ".gif" if gif else ".webm" if source.suffix.lower() == ".webm" else ".mp4"
+            progress(0, desc=f"stylizing {source.name}")
+            destination = self._destination(source, model, mix, suffix)
+            stylize(self.config(model, mix, strength, preserve_color, size, input=str(source), output=str(destination),
+                                temporal=temporal))
+            return (None, str(destination)) if gif else (str(destination), None)
+
+    def webcam(self, frame: np.ndarray | None, model: str, mix: str, strength: float, preserve_color: bool,
+               session: dict | None) -> tuple[np.ndarray | None, str, dict | None]:
+        """One webcam frame stylized at ``webcam_size``, and the frames per second of this session's stream."""
+        if frame is None:
+            return None, "", session
+        with self._answers(None):
+            key = (model, mix, strength, preserve_color)
+            if session is None or session["key"] != key:  # a network per stream, built when its options change
+                stylizer, _ = build_stylizer(self.config(model, mix, strength, preserve_color, None))
+                session = {"key": key, "stylizer": stylizer, "times": deque(maxlen=20)}
+            height, width = frame_size(*frame.shape[:2], self.cfg.webcam_size)
+            output = next(stylized_frames(iter([frame[..., :3]]), session["stylizer"], 1, (height, width), None))
+            times = session["times"]
+            times.append(time.perf_counter())
+            rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+            return output, f"{rate:.1f} frames/s at {width}x{height}", session
+
+    def config(self, model: str, mix: str | None, strength: float, preserve_color: bool, size: str | int | None,
+               **extra) -> DictConfig:
+        """A stylize config (conf/inference/stylize.yaml's keys) for the page's options, on the app's stylizer options."""
+        entry = self.model(model)
+        return OmegaConf.create({
+            **{name: self.cfg[name] for name in STYLIZER_OPTIONS},
+            "ckpt": str(entry.path), "style": (mix or "").strip() or None, "strength": float(strength),
+            "preserve_color": bool(preserve_color), "size": output_size(size), "batch_size": self.cfg.batch_size,
+            "overwrite": False, "temporal": None, **extra,
+        })
+
+    def model(self, name: str) -> StyleModel:
+        if name not in self.gallery:
+            raise FstError(f"no style model '{name}' in this app; pick one of the gallery: {', '.join(self.gallery)}")
+        return self.gallery[name]
+
+    def _check(self, source: Path | None, what: str, kinds: tuple[str, ...], extensions: tuple[str, ...]) -> Path:
+        if source is None:
+            raise FstError(f"no {what} yet: drop one into the {what} box first")
+        if kind(source) not in kinds:
+            other = {"image": "a photo: use the Photo tab", "video": "a video: use the Video tab",
+                     "GIF": "a GIF: use the Video tab"}.get(kind(source))
+            raise FstError(f"{source.name} is {other}" if other else
+                           f"{source.name} is not a {what} that fst reads; give a file of {', '.join(extensions)}")
+        return source
+
+    def _destination(self, source: Path, model: str, mix: str | None, suffix: str) -> Path:
+        _, painted = chosen_style(self.model(model).card, (mix or "").strip() or None)
+        # stylize makes the folder; its random name keeps one user's results out of another's reach
+        return self.results / secrets.token_urlsafe(16) / f"{source.stem}_{painted}{suffix}"
+
+    @contextlib.contextmanager
+    def _answers(self, upload: Path | None):
+        """Every error as one message in the page, naming the uploaded file by its name, never by the server's path."""
+        def plain(message: str) -> str:
+            return message.replace(f"{upload.parent}/", "") if upload else message
+
+        try:
+            yield
+        except FstError as exc:
+            raise gr.Error(plain(str(exc)), print_exception=False) from None
+        except Exception as exc:  # a bug or the machine (out of memory, ...): the traceback goes to the server's log
+            log.exception("fst: a request failed")
+            raise gr.Error(plain(f"stylizing failed: {one_line_reason(exc)}"), print_exception=False) from None

@@ -1,13 +1,15 @@
 """Benchmark stylization: latency, images/s and peak memory per size, batch, precision and eager vs
-compiled (prints numbers and writes a markdown table; not a test).
+compiled, and PyTorch vs ONNX Runtime (prints numbers and writes a markdown table; not a test).
 
     python scripts/benchmark_stylize.py                                   # the default grid on this machine
     python scripts/benchmark_stylize.py --sizes 512 1920x1080 --precisions bf16 --compile on
     python scripts/benchmark_stylize.py --ckpt checkpoints/starry_night.safetensors --output table.md
+    python scripts/benchmark_stylize.py --sizes 512 1024 --batches 1 --precisions fp32 bf16 int8 --backends torch onnxruntime
 
 Each CPU configuration runs in a fresh process so its peak RSS is its own; on CUDA the peak is
 ``torch.cuda.max_memory_allocated``. Sizes above --tile-size go through the tiled path. Compilation
-time is excluded (one warm-up call per configuration).
+time is excluded (one warm-up call per configuration), and so is making the ONNX model (once, cached). int8
+runs on ONNX Runtime only, calibrated on the configured calibration photos (FST_DATA_DIR's eval folder).
 """
 
 from __future__ import annotations
@@ -33,11 +35,12 @@ def parse_size(text: str) -> tuple[int, int]:
     return int(width), int(height or width)
 
 
-def measure(ckpt: str, device: str, width: int, height: int, batch: int, precision: str, compile: bool, repeats: int, tile_size: int) -> dict:
+def measure(ckpt: str, device: str, width: int, height: int, batch: int, precision: str, backend: str, compile: bool,
+            repeats: int, tile_size: int) -> dict:
     torch.manual_seed(0)
     net = load_style_model(resolve_model(ckpt))[0]
     device = pick_device(device)
-    options = [f"device={device}", f"precision={precision}", f"compile={compile}", f"tile_size={tile_size}"]
+    options = [f"device={device}", f"precision={precision}", f"backend={backend}", f"compile={compile}", f"tile_size={tile_size}"]
     stylizer = Stylizer.from_config(net, compose("stylize", ["ckpt=x", "input=x", *options]))
     images = torch.rand(batch, 3, height, width)
     if device.type == "cuda":
@@ -62,12 +65,30 @@ def measure(ckpt: str, device: str, width: int, height: int, batch: int, precisi
         "size": f"{width}x{height}",
         "batch": batch,
         "precision": precision,
+        "backend": backend,
         "mode": "compiled" if compile else "eager",
         "tiled": max(width, height) > tile_size,
         "latency_s": latency,
         "images_per_s": batch / latency,
         "peak_mb": peak,
     }
+
+
+def prepare_onnx(ckpt: str, precision: str, backend: str) -> None:
+    """Make and cache the ONNX model that a configuration will run (see fst.inference.onnx_runtime)."""
+    net = load_style_model(resolve_model(ckpt))[0]
+    Stylizer.from_config(net, compose("stylize", ["ckpt=x", "input=x", "device=cpu", f"precision={precision}", f"backend={backend}"]))
+
+
+def in_fresh_process(function, *args):
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+        return pool.submit(function, *args).result()
+
+
+def runs_on(backend: str, precision: str) -> bool:
+    """ONNX Runtime runs fp32 and int8; PyTorch every precision but int8."""
+    return precision in ("fp32", "int8") if backend == "onnxruntime" else precision != "int8"
 
 
 def main() -> None:
@@ -77,7 +98,9 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", default=["256", "512", "1024", "1920x1080", "3840x2160"])
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 4])
     parser.add_argument("--max-batched-pixels", type=int, default=1024 * 1024, help="larger sizes run at batch 1 only")
-    parser.add_argument("--precisions", nargs="+", help="default: fp32 bf16 (+ fp16 on CUDA)")
+    parser.add_argument("--precisions", nargs="+", help="default: fp32 bf16 (+ fp16 on CUDA); int8 runs on onnxruntime")
+    parser.add_argument("--backends", nargs="+", default=["torch"], choices=["torch", "onnxruntime"],
+                        help="onnxruntime: CPU, fp32 and int8, never compiled")
     parser.add_argument("--compile", choices=["off", "on", "both"], default="both")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--tile-size", type=int, default=2048, help="sizes above this are tiled")
@@ -94,28 +117,31 @@ def main() -> None:
             if batch > 1 and (width * height > args.max_batched_pixels or tiled):
                 continue
             for precision in precisions:
-                for compile in [False] if tiled else compiles:  # tiles run the eager network
-                    configs.append((args.ckpt, args.device, width, height, batch, precision, compile, args.repeats, args.tile_size))
+                for backend in args.backends:
+                    if not runs_on(backend, precision):
+                        continue
+                    for compile in [False] if tiled or backend == "onnxruntime" else compiles:  # tiles run the eager network
+                        configs.append((args.ckpt, args.device, width, height, batch, precision, backend, compile, args.repeats, args.tile_size))
+
+    if device.type == "cpu":
+        for config in {c[:1] + c[5:7] for c in configs if c[6] == "onnxruntime"}:
+            in_fresh_process(prepare_onnx, *config)  # exported (and quantized) once, outside the measured processes
 
     rows = []
-    header = "| device | size | batch | precision | mode | latency (s) | images/s | peak memory (MB) |"
+    header = "| device | size | batch | precision | backend | mode | latency (s) | images/s | peak memory (MB) |"
     print(header)
     for config in configs:
-        if device.type == "cpu":  # a fresh process per configuration: its peak RSS is its own
-            context = multiprocessing.get_context("spawn")
-            with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
-                row = pool.submit(measure, *config).result()
-        else:
-            row = measure(*config)
+        # on CPU a fresh process per configuration: its peak RSS is its own
+        row = in_fresh_process(measure, *config) if device.type == "cpu" else measure(*config)
         mode = row["mode"] + (", tiled" if row["tiled"] else "")
         line = (
-            f"| {row['device']} | {row['size']} | {row['batch']} | {row['precision']} | {mode} | "
+            f"| {row['device']} | {row['size']} | {row['batch']} | {row['precision']} | {row['backend']} | {mode} | "
             f"{row['latency_s']:.3f} | {row['images_per_s']:.2f} | {row['peak_mb']:.0f} |"
         )
         print(line, flush=True)
         rows.append(line)
     name = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    table = "\n".join([f"Stylization benchmark on {name} (torch {torch.__version__})", "", header, "|---|---|---|---|---|---|---|---|", *rows])
+    table = "\n".join([f"Stylization benchmark on {name} (torch {torch.__version__})", "", header, "|---|---|---|---|---|---|---|---|---|", *rows])
     args.output.write_text(table + "\n")
     print(f"\nwrote {args.output}")
 

@@ -3,6 +3,7 @@ or, from a multi-style model, a one-style model file of one of its styles or a m
 
 from __future__ import annotations
 
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from fst.errors import FstError
+from fst.export.quantize import quantize_onnx
 from fst.inference.mixing import describe_mix, style_weights
 from fst.io import atomic_path, check_writable
 from fst.models.card import ModelCard
@@ -19,7 +21,7 @@ from fst.models.files import CARD_KEY, load_style_model, read_card, save_style_m
 from fst.models.zoo import resolve_model
 
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt", "safetensors": ".safetensors"}
-DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "int8": torch.float32}  # int8: quantized from fp32
 
 
 def example_inputs(net: nn.Module, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
@@ -30,7 +32,8 @@ def example_inputs(net: nn.Module, dtype: torch.dtype) -> tuple[torch.Tensor, ..
     return image, torch.full((1, net.num_styles), 1 / net.num_styles, dtype=dtype)
 
 
-def export_onnx(net: nn.Module, path: Path, card: ModelCard, dtype: torch.dtype, opset: int) -> None:
+def export_onnx(net: nn.Module, path: Path, card: ModelCard | None, dtype: torch.dtype, opset: int) -> None:
+    """Write ``net`` as ONNX with dynamic batch, height and width, and ``card`` (when given) in its metadata."""
     try:
         import onnx
         import onnxscript  # noqa: F401  (torch's ONNX exporter needs it)
@@ -52,7 +55,8 @@ def export_onnx(net: nn.Module, path: Path, card: ModelCard, dtype: torch.dtype,
             verbose=False,
         )
         model = program.model_proto
-        onnx.helper.set_model_props(model, {CARD_KEY: card.to_json()})
+        if card is not None:
+            onnx.helper.set_model_props(model, {CARD_KEY: card.to_json()})
         onnx.save(model, tmp)
 
 
@@ -75,6 +79,8 @@ def export(cfg: DictConfig) -> Path:
         raise FstError(f"style={cfg.style}: {cfg.ckpt} paints one style already; drop style=")
     if cfg.format == "safetensors" and multi and cfg.style is None:
         raise FstError("format=safetensors writes one style of a multi-style model: pick it with style=<name> or a mix")
+    if cfg.precision == "int8" and cfg.format != "onnx":
+        raise FstError(f"precision=int8 is for format=onnx (ONNX Runtime runs it); format={cfg.format} takes fp32 or fp16")
     weights = style_weights(cfg.style, card.style_names) if cfg.style is not None else None
     name = card.name if weights is None else describe_mix(weights, card.style_names)
     suffix = ("" if cfg.precision == "fp32" else f".{cfg.precision}") + SUFFIXES[cfg.format]
@@ -88,7 +94,11 @@ def export(cfg: DictConfig) -> Path:
     if cfg.format == "safetensors":
         return save_style_model(net, path, card, dtype={"fp32": "float32", "fp16": "float16"}[cfg.precision])
     net = net.to(DTYPES[cfg.precision])
-    if cfg.format == "onnx":
+    if cfg.format == "onnx" and cfg.precision == "int8":
+        with tempfile.TemporaryDirectory(prefix="fst-export-") as work:
+            export_onnx(net, Path(work) / "fp32.onnx", card, torch.float32, cfg.opset)
+            quantize_onnx(Path(work) / "fp32.onnx", path, card, cfg.calibration, cfg.calibration_size)
+    elif cfg.format == "onnx":
         export_onnx(net, path, card, DTYPES[cfg.precision], cfg.opset)
     else:
         export_torchscript(net, path, card)

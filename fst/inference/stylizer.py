@@ -3,6 +3,7 @@ huge images with consistent instance-norm statistics, style strength and colour 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, fields
 
 import torch
@@ -14,8 +15,10 @@ from tqdm import tqdm
 from fst.errors import FstError
 from fst.inference.color import keep_colors, restore_detail
 from fst.inference.device import PRECISIONS, default_precision, pick_device
+from fst.inference.onnx_runtime import ONNX_PRECISIONS, OnnxNetwork, check_onnxruntime, onnx_model
 from fst.inference.tiling import feather, fixed_norm_stats, record_norm_stats, spans
 
+log = logging.getLogger(__name__)
 
 # stroke_size=auto paints images at this long side at most: the strokes of the shipped styles then look like the
 # painting's on a large print, while smaller images are painted at their own size (see README, "Stroke size").
@@ -26,12 +29,13 @@ AUTO_LONG_SIDE = 1536
 class Stylizer:
     """Runs a style network on (B, 3, H, W) images in [0, 1] and returns images of the same size.
 
-    Its options are ``conf/inference/default.yaml``, shared by stylize and evaluate (:meth:`from_config`).
+    Its options are ``conf/inference/stylizer/default.yaml``, shared by stylize and evaluate (:meth:`from_config`).
 
     Args:
         net: the trained network (any device; moved to ``device``).
         device: where to run.
-        precision: ``fp32``, ``bf16`` or ``fp16`` autocast (``auto``: per device, see default_precision).
+        precision: ``fp32``, ``bf16`` or ``fp16`` autocast (``auto``: per device, see default_precision), or
+            ``int8`` (ONNX Runtime on the CPU, quantized from fp32: :mod:`fst.export.quantize`).
         channels_last: NHWC memory format (``None``: on CUDA only, where cuDNN is faster with it).
         compile: ``torch.compile`` the network; the first call of each input size is slow.
         tile_size: images with a side above this are stylized in overlapping tiles of this size.
@@ -44,6 +48,10 @@ class Stylizer:
             size in pixels, which on a 6000 px photo look like a fine weave; ``k`` stylizes the image at 1/k of
             its size, scales the painting back up and restores the photo's fine detail over it (``1``: at full
             size). ``auto`` picks ``k`` so that the image is painted at a long side of ``AUTO_LONG_SIDE``.
+        backend: ``torch``, or ``onnxruntime`` (CPU; the network exported to ONNX once and cached, see
+            :mod:`fst.inference.onnx_runtime`); ``auto``: onnxruntime for ``precision=int8``, else torch.
+        calibration: for ``precision=int8``, the folder of photos that set the INT8 activation ranges.
+        calibration_size: the side, in pixels, of the square centre crops of the calibration photos.
         style: for a multi-style network, the (S,) weights of its styles to paint (:func:`style_weights`).
     """
 
@@ -58,19 +66,30 @@ class Stylizer:
     strength: float
     preserve_color: bool
     stroke_size: str | float
+    backend: str = "torch"
+    calibration: str | None = None
+    calibration_size: int = 256
     style: torch.Tensor | None = None  # chosen per model and call, not a config default
 
     @classmethod
     def from_config(cls, net: nn.Module, cfg: DictConfig, style: torch.Tensor | None = None) -> Stylizer:
         """A Stylizer with the options of ``cfg`` (a stylize or evaluate config)."""
         options = {f.name: cfg[f.name] for f in fields(cls) if f.name not in ("net", "device", "style")}
-        return cls(net, device=pick_device(cfg.device), style=style, **options)
+        on_cpu_only = cfg.backend == "onnxruntime" or (cfg.backend == "auto" and cfg.precision == "int8")
+        device = "cpu" if cfg.device == "auto" and on_cpu_only else cfg.device
+        return cls(net, device=pick_device(device), style=style, **options)
 
     def __post_init__(self):
+        if self.backend == "auto":
+            self.backend = "onnxruntime" if self.precision == "int8" else "torch"
         if self.precision == "auto":
-            self.precision = default_precision(self.device)
-        if self.precision not in PRECISIONS:
-            raise FstError(f"precision={self.precision} is not one of auto, {', '.join(PRECISIONS)}")
+            self.precision = "fp32" if self.backend == "onnxruntime" else default_precision(self.device)
+        if self.backend == "onnxruntime":
+            self._check_onnxruntime_options()
+        elif self.precision == "int8":
+            raise FstError("precision=int8 runs on ONNX Runtime: drop backend=torch (or set backend=onnxruntime)")
+        elif self.precision not in PRECISIONS:
+            raise FstError(f"precision={self.precision} is not one of auto, {', '.join(PRECISIONS)}, int8")
         if self.precision == "fp16" and self.device.type == "cpu":
             raise FstError("precision=fp16 needs a GPU; on CPU use precision=bf16 or fp32")
         if self.stroke_size != "auto" and not (isinstance(self.stroke_size, (int, float)) and self.stroke_size > 0):
@@ -89,12 +108,28 @@ class Stylizer:
         self.net = self.net.to(self.device).eval().requires_grad_(False)
         if self.channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
-        # Static shapes: each new input size compiles once (torch 2.15's inductor fails on this network's
-        # symbolic padding arithmetic), which suits videos and same-size batches.
-        self._run = torch.compile(self.net, dynamic=False) if self.compile else self.net
+        if self.backend == "onnxruntime":
+            model = onnx_model(self.net, self.precision, self.calibration, self.calibration_size)
+            self._run = OnnxNetwork(model)
+        else:
+            # Static shapes: each new input size compiles once (torch 2.15's inductor fails on this network's
+            # symbolic padding arithmetic), which suits videos and same-size batches.
+            self._run = torch.compile(self.net, dynamic=False) if self.compile else self.net
+
+    def _check_onnxruntime_options(self) -> None:
+        check_onnxruntime()
+        if self.device.type != "cpu":
+            raise FstError(f"backend=onnxruntime runs on the CPU: add device=cpu (or use backend=torch on {self.device.type})")
+        if self.precision not in ONNX_PRECISIONS:
+            raise FstError(f"backend=onnxruntime runs precision=fp32 or int8, not {self.precision}")
+        if self.compile:
+            raise FstError("compile=true is for backend=torch; ONNX Runtime optimizes its graph itself: drop compile=true")
+        if self.channels_last:
+            raise FstError("channels_last=true is for backend=torch: drop it")
 
     def _autocast(self):
-        dtype = PRECISIONS[self.precision]
+        # Tiles of an ONNX Runtime stylizer (fp32 or int8) run the PyTorch network in fp32.
+        dtype = PRECISIONS.get(self.precision)
         return torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None)
 
     def _forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -147,6 +182,9 @@ class Stylizer:
         Every tile is normalized with the instance-norm statistics of the whole image (measured on a copy
         downscaled to ``stats_size``), so tiles agree and feathered blending leaves no seam.
         """
+        if self.backend == "onnxruntime" and not getattr(self, "_said_tiles", False):
+            log.info("fst: tiled images run the PyTorch network in fp32 (ONNX Runtime cannot share instance-norm statistics across tiles)")
+            self._said_tiles = True
         tile = min(tile_size or self.tile_size, *image.shape[-2:])
         overlap = min(self.tile_overlap, tile // 2)
         height, width = image.shape[-2:]

@@ -96,6 +96,21 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
+class Quantization:
+    """How an INT8 model was quantized and calibrated (:mod:`fst.export.quantize`)."""
+
+    toolchain: str  # e.g. "onnxruntime 1.32.0, static QDQ"
+    calibration: str  # the folder of photos that set the activation ranges
+    photos: int
+    size: int  # the side of the square centre crops calibrated on
+    method: str  # how ranges were taken from the calibration activations, e.g. "MinMax"
+    weights: str  # e.g. "int8, symmetric, per output channel"
+    activations: str  # e.g. "uint8, asymmetric, per tensor"
+    quantized: str  # what runs in INT8, e.g. "13 of 16 convolutions"
+    kept_float: tuple[str, ...]  # the layers left in float, by module name
+
+
+@dataclass(frozen=True)
 class ModelCard:
     """Everything needed to rebuild, use and evaluate a style model.
 
@@ -107,6 +122,7 @@ class ModelCard:
         loss: the loss it was trained against (``None`` only for checkpoints from before fst recorded it).
         training: the training recipe and its cost.
         evaluation: figures from ``evaluate.py record=true`` for each style measured, by style name.
+        quantization: how an INT8 export was made (``None`` for float models).
     """
 
     name: str
@@ -116,6 +132,7 @@ class ModelCard:
     loss: LossSpec | None
     training: TrainingRecord
     evaluation: dict[str, Evaluation] = field(default_factory=dict)
+    quantization: Quantization | None = None
     fst_version: str = __version__
     format_version: int = FORMAT_VERSION
 
@@ -149,6 +166,7 @@ class ModelCard:
                 loss=_build(LossSpec, data["loss"]) if data.get("loss") else None,
                 training=_build(TrainingRecord, data["training"]),
                 evaluation={style: _build(Evaluation, figures) for style, figures in (data.get("evaluation") or {}).items()},
+                quantization=_build(Quantization, data["quantization"]) if data.get("quantization") else None,
                 fst_version=data.get("fst_version", "?"),
                 format_version=version,
             )
@@ -249,5 +267,9 @@ def describe(card: ModelCard) -> list[tuple[str, str]]:
             f"{e.photos} photos at {e.size} px: content {e.content:.3f}, style {e.style:.3f}, SSIM {e.ssim:.3f}, "
             f"PSNR {e.psnr:.2f} dB, {e.seconds:.3f} s/image on {e.device}",
         ))
+    if q := card.quantization:
+        rows.append(("quantization", f"{q.toolchain}: {q.quantized} in INT8 ({q.weights} weights, {q.activations} "
+                                     f"activations), calibrated on {q.photos} photos at {q.size} px from {q.calibration} "
+                                     f"({q.method}); float: {', '.join(q.kept_float)}"))
     rows.append(("trained with", f"fst {card.fst_version} (card format {card.format_version})"))
     return rows

@@ -135,6 +135,24 @@ def run_script(script: str, *args: str, env: dict | None = None, timeout: int = 
     )
 
 
+def run_onnx_alone(model: Path, feeds: dict[str, np.ndarray], work: Path) -> np.ndarray:
+    """Run an ONNX model in a fresh Python with onnxruntime and numpy only (the check fails if torch is imported)."""
+    inputs = {name: work / f"onnx_in_{name}.npy" for name in feeds}
+    for name, array in feeds.items():
+        np.save(inputs[name], array)
+    output = work / "onnx_out.npy"
+    check = (
+        "import sys, numpy as np, onnxruntime as ort\n"
+        f"session = ort.InferenceSession({str(model)!r})\n"
+        f"feeds = {{name: np.load(path) for name, path in {({n: str(p) for n, p in inputs.items()})!r}.items()}}\n"
+        f"np.save({str(output)!r}, session.run(None, feeds)[0])\n"
+        "assert 'torch' not in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return np.load(output)
+
+
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
     assert result.returncode == 2, result.stderr[-2000:]
     assert "Traceback" not in result.stderr, result.stderr[-2000:]

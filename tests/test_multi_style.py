@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,7 +16,7 @@ from fst.models.conditional_net import ConditionalTransformerNet, add_styles, to
 from fst.training.run import train
 
 from conftest import (
-    assert_one_line_error, compose_config, make_stylizer, random_image, run_script, tiny_overrides, toy_card,
+    assert_one_line_error, compose_config, make_stylizer, random_image, run_onnx_alone, run_script, tiny_overrides, toy_card,
 )
 
 NAMES = ["starry", "wave", "scream"]
@@ -215,19 +213,10 @@ def test_onnx_and_torchscript_exports_take_the_style_weights_as_a_second_input(m
         assert result.returncode == 0, result.stderr[-2000:]
     x = np.random.default_rng(0).random((2, 3, 40, 52), dtype=np.float32)
     styles = np.stack([one_hot(1).numpy(), np.array([0.3, 0.0, 0.7], dtype=np.float32)])
-    check = (
-        "import sys, numpy as np, onnxruntime as ort\n"
-        f"session = ort.InferenceSession({str(tmp_path / 'trio.onnx')!r})\n"
-        f"x, s = np.load({str(tmp_path / 'x.npy')!r}), np.load({str(tmp_path / 's.npy')!r})\n"
-        f"np.save({str(tmp_path / 'onnx.npy')!r}, session.run(None, {{'image': x, 'style': s}})[0])\n"
-    )
-    np.save(tmp_path / "x.npy", x)
-    np.save(tmp_path / "s.npy", styles)
-    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-2000:]
+    stylized = run_onnx_alone(tmp_path / "trio.onnx", {"image": x, "style": styles}, tmp_path)
     with torch.no_grad():
         expected = net(torch.from_numpy(x), torch.from_numpy(styles))
-        torch.testing.assert_close(torch.from_numpy(np.load(tmp_path / "onnx.npy")), expected, atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(torch.from_numpy(stylized), expected, atol=1e-4, rtol=1e-4)
         scripted = torch.jit.load(str(tmp_path / "trio.pt"))
         torch.testing.assert_close(scripted(torch.from_numpy(x), torch.from_numpy(styles)), expected, atol=1e-5, rtol=1e-5)
 

@@ -72,9 +72,10 @@ def sandbox(tmp_path_factory) -> Path:
     random_image((48, 36), seed=1).save(root / "photo.jpg")
     random_image((64, 48), seed=2).save(root / "painting.jpg")
     random_image((300, 200), seed=3).save(root / "huge.jpg")
-    (root / "holiday").mkdir()
-    for i in range(2):
-        random_image((40, 30), seed=10 + i).save(root / "holiday" / f"{i}.jpg")
+    for folder in ("holiday", "my_photos"):
+        (root / folder).mkdir()
+        for i in range(2):
+            random_image((40, 30), seed=10 + i).save(root / folder / f"{i}.jpg")
     frames = [random_image((32, 24), seed=20 + i) for i in range(3)]
     frames[0].save(root / "cat.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
     write_video(root / "clip.mp4")
@@ -101,7 +102,7 @@ def write_video(path: Path) -> None:
 def run(root: Path, words: list[str]) -> subprocess.CompletedProcess:
     executable = [sys.executable, str(REPO / words[1])] if words[0] == "python" else [str(Path(sys.executable).parent / words[0])]
     env = {**os.environ, "FST_DATA_DIR": str(root / "data"), "FST_VGG_WEIGHTS": "random", "FST_VGG19_WEIGHTS": "random",
-           "FST_LOG_DIR": str(root / "runs"), "PYTHONWARNINGS": "ignore"}
+           "FST_LOG_DIR": str(root / "runs"), "FST_CACHE_DIR": str(root / "cache"), "PYTHONWARNINGS": "ignore"}
     start = 2 if words[0] == "python" else 1
     return subprocess.run([*executable, *words[start:]], cwd=root, env=env, capture_output=True, text=True, timeout=600)
 

@@ -4,7 +4,7 @@ huge images with consistent instance-norm statistics, style strength and colour 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import torch
 import torch.nn.functional as F
@@ -70,11 +70,12 @@ class Stylizer:
     calibration: str | None = None
     calibration_size: int = 256
     style: torch.Tensor | None = None  # chosen per model and call, not a config default
+    _tiles_noted: bool = field(default=False, init=False, repr=False)
 
     @classmethod
     def from_config(cls, net: nn.Module, cfg: DictConfig, style: torch.Tensor | None = None) -> Stylizer:
         """A Stylizer with the options of ``cfg`` (a stylize or evaluate config)."""
-        options = {f.name: cfg[f.name] for f in fields(cls) if f.name not in ("net", "device", "style")}
+        options = {f.name: cfg[f.name] for f in fields(cls) if f.init and f.name not in ("net", "device", "style")}
         on_cpu_only = cfg.backend == "onnxruntime" or (cfg.backend == "auto" and cfg.precision == "int8")
         device = "cpu" if cfg.device == "auto" and on_cpu_only else cfg.device
         return cls(net, device=pick_device(device), style=style, **options)
@@ -122,6 +123,8 @@ class Stylizer:
             raise FstError(f"backend=onnxruntime runs on the CPU: add device=cpu (or use backend=torch on {self.device.type})")
         if self.precision not in ONNX_PRECISIONS:
             raise FstError(f"backend=onnxruntime runs precision=fp32 or int8, not {self.precision}")
+        if self.precision == "int8" and not self.calibration:
+            raise FstError("precision=int8 needs calibration=<a folder of photos> to set its INT8 ranges")
         if self.compile:
             raise FstError("compile=true is for backend=torch; ONNX Runtime optimizes its graph itself: drop compile=true")
         if self.channels_last:
@@ -182,9 +185,9 @@ class Stylizer:
         Every tile is normalized with the instance-norm statistics of the whole image (measured on a copy
         downscaled to ``stats_size``), so tiles agree and feathered blending leaves no seam.
         """
-        if self.backend == "onnxruntime" and not getattr(self, "_said_tiles", False):
+        if self.backend == "onnxruntime" and not self._tiles_noted:
             log.info("fst: tiled images run the PyTorch network in fp32 (ONNX Runtime cannot share instance-norm statistics across tiles)")
-            self._said_tiles = True
+            self._tiles_noted = True
         tile = min(tile_size or self.tile_size, *image.shape[-2:])
         overlap = min(self.tile_overlap, tile // 2)
         height, width = image.shape[-2:]

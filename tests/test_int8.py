@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 
 import numpy as np
 import onnx
@@ -140,6 +142,12 @@ def test_tiled_images_on_onnxruntime_use_the_pytorch_network(net, photos):
 def test_backend_and_precision_mistakes_are_named(net, options, message):
     with pytest.raises(FstError, match=message):
         make_stylizer(net, **options)
+
+
+def test_a_missing_onnx_package_is_named_with_the_extra_that_installs_it(net, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxscript", None)  # as if not installed
+    with pytest.raises(FstError, match=r"needs onnxscript: pip install 'fst\[export\]'"):
+        make_stylizer(net, backend="onnxruntime")
 
 
 @pytest.mark.slow

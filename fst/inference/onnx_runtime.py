@@ -81,7 +81,10 @@ class OnnxNetwork:
 
 
 def check_onnxruntime() -> None:
+    """One line, up front, when the packages that export and run the ONNX model are missing."""
     try:
+        import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
-    except ImportError:
-        raise FstError("backend=onnxruntime (and precision=int8) needs ONNX Runtime: pip install 'fst[export]'") from None
+        import onnxscript  # noqa: F401  (torch's ONNX exporter needs it)
+    except ImportError as exc:
+        raise FstError(f"backend=onnxruntime (and precision=int8) needs {exc.name}: pip install 'fst[export]'") from None

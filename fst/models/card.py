@@ -103,10 +103,10 @@ class Quantization:
     calibration: str  # the folder of photos that set the activation ranges
     photos: int
     size: int  # the side of the square centre crops calibrated on
-    method: str  # how ranges were taken from the calibration activations, e.g. "MinMax"
+    method: str  # how ranges were taken from the calibration activations, e.g. "Percentile"
     weights: str  # e.g. "int8, symmetric, per output channel"
     activations: str  # e.g. "uint8, asymmetric, per tensor"
-    quantized: str  # what runs in INT8, e.g. "13 of 16 convolutions"
+    quantized: str  # what runs in INT8, e.g. "12 of 16 convolutions"
     kept_float: tuple[str, ...]  # the layers left in float, by module name
 
 

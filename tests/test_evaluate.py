@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import shutil
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import assert_one_line_error, compose_config, make_loss, random_image, run_script, tiny_overrides
+from conftest import assert_one_line_error, compose_config, make_loss, random_image, run_script, tiny_overrides, toy_card
 from PIL import Image
 
 from fst.evaluation.evaluate import evaluate
 from fst.evaluation.optimization import optimize, optimize_image
+from fst.evaluation.report import Column, markdown_report
 from fst.models import read_card
+from fst.models.card import StyleSpec
+from fst.models.transformer_net import TransformerNet
 from fst.training.run import train
 
 
@@ -179,3 +183,26 @@ def test_record_writes_the_means_into_each_models_card(tiny_data, tiny_models, s
         for metric in ("content", "style", "ssim", "psnr"):
             assert evaluation.__dict__[metric] == pytest.approx(sum(float(r[metric]) for r in mine) / 2, abs=1e-4), metric
         assert read_card(path).training == read_card(next(p for p in tiny_models if p.name == path.name)).training
+
+
+def test_the_report_puts_a_style_that_several_models_paint_side_by_side():
+    card = toy_card(TransformerNet(0.25, 1, "instance", "nearest", "none"), name="a")
+    multi = card.replace(name="duo", styles=(StyleSpec("a"), StyleSpec("b")))
+    heavier = card.replace(name="a_heavy", loss=dataclasses.replace(card.loss, style_weight=1e9))
+
+    def column(name, style, model_card, content, style_loss):
+        return Column(name, "fst", 7, StyleSpec(style), model_card, rows=[{"content": content, "style": style_loss, "ssim": 0.5, "psnr": 10.0, "seconds": 0.1}])
+
+    columns = [
+        column("duo: a", "a", multi, 11.5, 1.8), column("duo: b", "b", multi, 3.0, 3.0),
+        column("a", "a", card, 10.0, 2.0), column("a_heavy", "a", heavier, 5.0, 5.0),
+    ]
+    report = markdown_report(columns, "setting")
+    section = report.split("Styles that several models paint")[1].split("How the models were trained")[0]
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in section.splitlines() if line.startswith("| a | ")]
+    assert rows == [
+        ["a", "duo: a", "11.500", "1.800", "+15.0 %", "-10.0 %"],
+        ["a", "a", "10.000", "2.000", "reference", "reference"],
+    ]  # b has one model only; a_heavy's losses are on another scale
+    assert "Not compared (trained with another loss definition for that style): a_heavy." in report
+    assert "Styles that several models paint" not in markdown_report(columns[1:3], "setting")  # no style painted twice: no table

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from fst.data.datamodule import eval_transform
 from fst.errors import FstError
 from fst.inference.files import stylize
 from fst.inference.mixing import style_weights
-from fst.models import load_style_model, read_card, save_style_model
+from fst.models import Evaluation, load_style_model, read_card, save_style_model
 from fst.models.conditional_net import ConditionalTransformerNet, add_styles, to_single_style
 from fst.training.run import train
 
@@ -235,3 +237,59 @@ def test_one_style_or_a_mix_of_a_multi_style_model_exports_as_a_one_style_model(
     assert read_card(tmp_path / "exported" / "wave.safetensors").styles == read_card(multi_model).styles[1:2]
     result = run_script("export.py", f"ckpt={multi_model}", "format=safetensors", cwd=tmp_path)
     assert_one_line_error(result, "format=safetensors writes one style of a multi-style model")
+
+
+def test_plot_curves_says_when_a_run_came_within_15_percent_of_its_reference(tmp_path):
+    net = to_single_style(conditional_net(), one_hot(0))
+    card = toy_card(net, name="starry", steps=5000)
+    card = card.replace(
+        training=dataclasses.replace(card.training, seconds=120 * 60),
+        evaluation={"starry": Evaluation(photos=11, size=256, content=4.0, style=2.0, ssim=0.5, psnr=12.0, seconds=0.1, device="CPU")},
+    )
+    reference = save_style_model(net, tmp_path / "starry.safetensors", card, dtype="float32")
+    run = tmp_path / "adapt"
+    (run / "csv").mkdir(parents=True)
+    # Lightning's CSV logger: the validation losses and the training time land in rows of their own.
+    (run / "csv" / "metrics.csv").write_text(
+        "step,train/total,val/content,val/style,time/train_minutes\n"
+        "49,9.0,,,\n99,,5.0,3.0,\n99,,,,4.0\n199,,4.5,2.2,\n199,,,,8.0\n299,,4.4,2.6,\n299,,,,12.0\n"
+    )
+    result = run_script("plot_curves.py", "--curve", f"starry:adapted={run}", "--reference", f"starry={reference}",
+                        "--output", str(tmp_path / "curves.png"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in result.stdout.splitlines() if line.startswith("| starry")]
+    assert rows[0][1:5] == ["starry (5000 steps)", "120", "4.000", "2.000"]
+    # At 8 min both losses were within 15 % (4.5 <= 4.6, 2.2 <= 2.3); the last validation was not.
+    assert rows[1] == ["starry", "adapted", "12.0", "4.400", "2.600", "+10.0 %", "+30.0 %", "8.0 min"]
+    assert Image.open(tmp_path / "curves.png").size[0] > 500
+    result = run_script("plot_curves.py", "--curve", f"starry={run}", cwd=tmp_path)
+    assert_one_line_error(result, "expected STYLE:LABEL=RUN_FOLDER")
+
+
+def test_the_figures_script_draws_a_row_per_style_and_a_mixing_strip(multi_model, tmp_path):
+    photo = tmp_path / "photo.jpg"
+    random_image((80, 64), seed=3).save(photo)
+    styles = tmp_path / "styles"
+    styles.mkdir()
+    random_image((50, 40), seed=4).save(styles / "wave.png")
+    result = run_script("multi_style_figures.py", "--ckpt", str(multi_model), "--photos", str(photo), str(photo), "--size", "32",
+                        "--style-dir", str(styles), "--gallery", "gallery.jpg", "--mix", "starry", "scream", "--strip", "strip.jpg",
+                        cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    gallery, strip = Image.open(tmp_path / "gallery.jpg"), Image.open(tmp_path / "strip.jpg")
+    cell = 32 + 4
+    assert gallery.height > 4 * cell and gallery.width > 3 * cell  # photos and 3 styles; painting and 2 photos
+    assert strip.height < 2 * cell and strip.width == 6 * cell + 4  # the photo, then 5 steps
+    # The strip paints 1:0, 0.75:0.25, ..., 0:1 of starry and scream.
+    net, _ = load_style_model(multi_model)
+    pixels = np.asarray(strip, dtype=np.float32)[-cell:, 4:].reshape(cell, 6, cell, 3)[:32, :, :32] / 255
+    x = eval_transform(32)(Image.open(photo))
+    candidates = [one_hot(0), torch.tensor([0.75, 0, 0.25]), torch.tensor([0.5, 0, 0.5]), torch.tensor([0.25, 0, 0.75]), one_hot(2)]
+    with torch.no_grad():
+        expected = [net(x[None], weights[None])[0].clamp(0, 1).permute(1, 2, 0).numpy() for weights in candidates]
+    for position in range(5):
+        differences = [np.abs(pixels[:, position + 1] - e).mean() for e in expected]
+        assert np.argmin(differences) == position, differences  # the nearest of the five (JPEG blurs each)
+    result = run_script("multi_style_figures.py", "--ckpt", str(multi_model), "--photos", str(photo), "--mix", "starry", "monet",
+                        "--strip", "x.jpg", cwd=tmp_path)
+    assert_one_line_error(result, "no style 'monet'", "starry, wave, scream")

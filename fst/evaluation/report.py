@@ -35,18 +35,32 @@ class Column:
 
 def labelled_gallery(photos: list[torch.Tensor], columns: list[Column], padding: int = 4) -> Image.Image:
     """Rows: eval photos; columns: the photo, then each model; a header row names the columns."""
-    tiles = [image for row in range(len(photos)) for image in [photos[row], *(c.images[row] for c in columns)]]
-    grid = TF.to_pil_image(make_grid(torch.stack(tiles).clamp(0, 1), nrow=1 + len(columns), padding=padding, pad_value=1.0))
-    cell = photos[0].shape[-1] + padding
+    rows = [[photo, *(c.images[index] for c in columns)] for index, photo in enumerate(photos)]
+    return labelled_grid(rows, ["photo", *(c.name for c in columns)], padding=padding)
+
+
+def labelled_grid(rows: list[list[torch.Tensor]], column_names: list[str], row_names: list[str] | None = None,
+                  padding: int = 4) -> Image.Image:
+    """Same-size (3, H, W) images in rows, a header row naming the columns and, with ``row_names``, a margin
+    on the left naming the rows."""
+    tiles = [image for row in rows for image in row]
+    grid = TF.to_pil_image(make_grid(torch.stack(tiles).clamp(0, 1), nrow=len(rows[0]), padding=padding, pad_value=1.0))
+    cell = tiles[0].shape[-1] + padding
     font = ImageFont.load_default(size=max(10, cell // 14))
-    header = Image.new("RGB", (grid.width, max(16, cell // 8)), "white")
-    draw = ImageDraw.Draw(header)
-    for index, name in enumerate(["photo", *(c.name for c in columns)]):
-        draw.text((index * cell + padding + cell // 2, header.height // 2), name, fill="black", font=font, anchor="mm")
-    gallery = Image.new("RGB", (grid.width, header.height + grid.height), "white")
-    gallery.paste(header, (0, 0))
-    gallery.paste(grid, (0, header.height))
-    return gallery
+    margin = 0
+    if row_names:
+        margin = int(max(font.getlength(name) for name in row_names)) + 2 * padding
+    header = max(16, cell // 8)
+    canvas = Image.new("RGB", (margin + grid.width, header + grid.height), "white")
+    canvas.paste(grid, (margin, header))
+    draw = ImageDraw.Draw(canvas)
+    for index, name in enumerate(column_names):
+        draw.text((margin + index * cell + padding + cell // 2, header // 2), name, fill="black", font=font, anchor="mm")
+    row_height = tiles[0].shape[-2] + padding
+    for index, name in enumerate(row_names or []):
+        draw.text((margin - padding, header + index * row_height + padding + row_height // 2), name, fill="black",
+                  font=font, anchor="rm")
+    return canvas
 
 
 def markdown_report(columns: list[Column], setting: str) -> str:
@@ -64,9 +78,53 @@ def markdown_report(columns: list[Column], setting: str) -> str:
             f"| {c.name} | {c.method} | {c.steps} | {c.mean('content'):.3f} | {c.mean('style'):.3f} | "
             f"{c.mean('ssim'):.3f} | {c.mean('psnr'):.2f} | {c.mean('seconds'):.3f} |"
         )
+    lines += comparison_table(columns)
     lines += training_table([c for c in columns if c.card])
     lines += ["", "![gallery](gallery.jpg)", ""]
     return "\n".join(lines)
+
+
+def comparison_table(columns: list[Column]) -> list[str]:
+    """Styles that several models paint (a multi-style model and the one-style model of the same painting),
+    side by side: each model's losses relative to the style's one-style model (else to the first listed).
+
+    Only models measured with the same loss definition for that style are compared; the others are left out
+    and named, as their losses are on other scales.
+    """
+    by_style: dict[str, list[Column]] = {}
+    for c in columns:
+        if c.method == "fst" and c.card is not None and c.card.loss is not None:
+            by_style.setdefault(c.style.name, []).append(c)
+    groups = {name: group for name, group in by_style.items() if len(group) > 1}
+    if not groups:
+        return []
+    lines = [
+        "",
+        "Styles that several models paint, against the style's one-style model (+15 % means 15 % higher):",
+        "",
+        "| style | model | content loss | style loss | content vs reference | style vs reference |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    skipped = []
+    for name, group in groups.items():
+        reference = next((c for c in group if len(c.card.styles) == 1), group[0])
+        definition = loss_definition(reference)
+        for c in group:
+            if loss_definition(c) != definition:
+                skipped.append(c.name)
+                continue
+            relative = ("reference", "reference") if c is reference else tuple(
+                f"{100 * (c.mean(m) / reference.mean(m) - 1):+.1f} %" for m in ("content", "style")
+            )
+            lines.append(f"| {name} | {c.name} | {c.mean('content'):.3f} | {c.mean('style'):.3f} | {relative[0]} | {relative[1]} |")
+    if skipped:
+        lines += ["", f"Not compared (trained with another loss definition for that style): {', '.join(skipped)}."]
+    return lines
+
+
+def loss_definition(column: Column) -> tuple[dict, int | None]:
+    """What a style's loss values depend on: the loss options for that style and the painting's size."""
+    return column.card.loss.for_style(column.style), column.style.size
 
 
 def training_table(columns: list[Column]) -> list[str]:

@@ -1,0 +1,91 @@
+"""The pictures of a multi-style model: a gallery row per style, and a strip mixing two styles (writes JPEGs).
+
+    python scripts/multi_style_figures.py --ckpt multi_style --photos a.jpg b.jpg c.jpg --gallery docs/multi_style_gallery.jpg
+    python scripts/multi_style_figures.py --ckpt multi_style --photos a.jpg --mix starry_night great_wave --strip docs/multi_style_mix.jpg
+
+The gallery has a row per style: its painting (from --style-dir, where it is there) and each photo in that style.
+The strip is one photo painted from the first style of --mix to the second in --steps steps (weights 1:0, 0.75:0.25,
+... 0:1), the mixes `stylize style=a:0.75,b:0.25` paints. Photos are resized (short side) and centre-cropped to --size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import torch
+
+from fst.data.datamodule import eval_transform
+from fst.data.images import open_rgb
+from fst.data.styles import find_style_image
+from fst.errors import FstError, exit_on_user_error
+from fst.evaluation.report import labelled_grid
+from fst.inference.mixing import style_weights
+from fst.io import atomic_path
+from fst.models import load_style_model, resolve_model
+
+
+def paint(net: torch.nn.Module, photo: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return net(photo[None], weights[None])[0].clamp(0, 1)
+
+
+def painting_tile(style_dir: Path, name: str, size: int) -> torch.Tensor:
+    """The style's painting, centre-cropped to a square, or a white tile where ``style_dir`` lacks it."""
+    try:
+        return eval_transform(size)(open_rgb(find_style_image(style_dir, name)))
+    except FstError:
+        return torch.ones(3, size, size)
+
+
+def save(picture, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        picture.save(tmp, format="JPEG", quality=90)
+    print(f"wrote {path} ({picture.width}x{picture.height})")
+
+
+@exit_on_user_error
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ckpt", required=True, help="a multi-style model: file or shipped name")
+    parser.add_argument("--photos", nargs="+", type=Path, required=True)
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--style-dir", type=Path, default=Path(os.environ.get("FST_DATA_DIR", "data")) / "styles")
+    parser.add_argument("--gallery", type=Path, help="write the gallery (a row per style) here")
+    parser.add_argument("--mix", nargs=2, metavar=("FROM", "TO"), help="the two styles of the strip")
+    parser.add_argument("--steps", type=int, default=5, help="pictures in the strip, both ends included")
+    parser.add_argument("--strip", type=Path, help="write the strip here (the first photo, --mix in --steps steps)")
+    args = parser.parse_args()
+    net, card = load_style_model(resolve_model(args.ckpt, option="--ckpt"))
+    if not hasattr(net, "num_styles"):
+        raise FstError(f"--ckpt {args.ckpt} paints one style; these pictures are of a multi-style model")
+    if args.steps < 2:
+        raise FstError(f"--steps must be at least 2 (both ends), got {args.steps}")
+    if args.strip and not args.mix:
+        raise FstError("--strip needs --mix FROM TO, two of the model's styles: " + ", ".join(card.style_names))
+    missing = [str(p) for p in args.photos if not p.is_file()]
+    if missing:
+        raise FstError(f"--photos: no such file: {', '.join(missing)}")
+    net = net.float().eval()
+    names = card.style_names
+    photos = [eval_transform(args.size)(open_rgb(path)) for path in args.photos]
+    if args.gallery:
+        rows = [[torch.ones(3, args.size, args.size), *photos]]
+        for name in names:
+            weights = style_weights(name, names)
+            rows.append([painting_tile(args.style_dir, name, args.size), *(paint(net, p, weights) for p in photos)])
+        columns = ["painting", *(p.stem for p in args.photos)]
+        save(labelled_grid(rows, columns, row_names=["photo", *names]), args.gallery)
+    if args.strip:
+        first, second = args.mix
+        steps = torch.linspace(0, 1, args.steps).tolist()
+        mixes = [style_weights({first: 1 - t, second: t}, names) for t in steps]
+        labels = [first if t == 0 else second if t == 1 else f"{round(100 * (1 - t))} : {round(100 * t)}" for t in steps]
+        row = [photos[0], *(paint(net, photos[0], weights) for weights in mixes)]
+        save(labelled_grid([row], [args.photos[0].stem, *labels]), args.strip)
+
+
+if __name__ == "__main__":
+    main()

@@ -197,6 +197,25 @@ def test_adaptation_trains_only_the_new_styles_scale_and_shift(multi_model, tiny
         train(compose_config("train", [*overrides, f"base={plain}"]))
 
 
+def test_adapting_every_weight_writes_the_new_style_alone(multi_model, tiny_data, tmp_path):
+    overrides = [
+        *tiny_overrides(tiny_data, tmp_path), "experiment=adapt", f"base={multi_model}", "style.name=tiny", "adapt_all=true",
+        "optimizer.lr=1e-3", "data.image_size=32", "trainer.max_steps=2", "trainer.val_check_interval=2",
+        "callbacks.export.dtype=float32",
+    ]
+    adapted, card = load_style_model(train(compose_config("train", overrides)))
+    assert card.architecture == "transformer_net" and card.style_names == ["tiny"] and card.training.base == "trio (7 steps)"
+    base, _ = load_style_model(multi_model)
+    assert not torch.equal(adapted.decoder[2][1].weight, base.output[1].weight)  # the shared weights trained too
+    # The file paints what the trained network paints in its new (fourth) style.
+    trained = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    grown = add_styles(base, 1)
+    grown.load_state_dict({k.removeprefix("net."): v for k, v in trained.items()})
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(adapted(x), grown.eval()(x, one_hot(3, 4)[None]), atol=1e-5, rtol=1e-5)
+
+
 def test_add_styles_keeps_the_old_ones_and_starts_the_new_at_their_mean():
     net = conditional_net()
     grown = add_styles(net, 2)

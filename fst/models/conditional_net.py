@@ -163,3 +163,16 @@ def add_styles(net: ConditionalTransformerNet, count: int) -> ConditionalTransfo
         else:
             value.copy_(state[key])
     return grown
+
+
+@torch.no_grad()
+def keep_styles(net: ConditionalTransformerNet, card: ModelCard, indices: tuple[int, ...]) -> tuple[nn.Module, ModelCard]:
+    """Only the styles ``indices`` of a multi-style model: a one-style model for one, else a smaller multi-style one."""
+    if len(indices) == 1:
+        weights = torch.nn.functional.one_hot(torch.tensor(indices[0]), net.num_styles).float()
+        return extract_style(net, card, weights, card.styles[indices[0]].name)
+    kept = ConditionalTransformerNet(**{**net.config, "num_styles": len(indices)})
+    rows = list(indices)
+    kept.load_state_dict({k: v[rows] if k.endswith((".scale", ".shift")) else v for k, v in net.state_dict().items()})
+    styles = tuple(card.styles[i] for i in indices)
+    return kept.eval(), card.replace(network=dict(kept.config), styles=styles, evaluation=None)

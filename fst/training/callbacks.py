@@ -33,7 +33,8 @@ class ExportStyleModel(pl.Callback):
 
     def export(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> Path:
         if self.exported_step != trainer.global_step:  # the final checkpoint and train end share a step
-            save_style_model(pl_module.net, self.path, pl_module.model_card(), dtype=self.dtype)
+            net, card = pl_module.export_model()
+            save_style_model(net, self.path, card, dtype=self.dtype)
             self.exported_step = trainer.global_step
         return self.path
 

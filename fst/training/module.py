@@ -23,6 +23,7 @@ from fst.hardware import device_name
 from fst.losses.perceptual import PerceptualLoss
 from fst.losses.temporal import random_motion, temporal_difference
 from fst.models.card import LossSpec, ModelCard, StyleSpec, TrainingRecord
+from fst.models.conditional_net import keep_styles
 from fst.models.files import NET_PREFIX, checkpoint_card
 from fst.models.registry import architecture_of
 from fst.training.loggers import log_image
@@ -350,6 +351,14 @@ class StyleTransferModule(pl.LightningModule):
             loss=LossSpec(**self.criterion.config),
             training=training,
         )
+
+    def export_model(self) -> tuple[nn.Module, ModelCard]:
+        """The network and card a style model file holds. An adaptation that also trained the shared weights
+        (``adapt_all``) keeps only its new styles: the base's no longer paint as they were trained to."""
+        card = self.model_card()
+        if self.adapt and self.adapt.train_shared:
+            return keep_styles(self.net, card, self.adapt.styles)
+        return self.net, card
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         if not all(torch.isfinite(p).all() for p in self.net.parameters()):

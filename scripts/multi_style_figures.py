@@ -36,6 +36,7 @@ def painting_tile(style_dir: Path, name: str, size: int) -> torch.Tensor:
     try:
         return eval_transform(size)(open_rgb(find_style_image(style_dir, name)))
     except FstError:
+        print(f"no painting '{name}.*' in --style-dir {style_dir}: its tile stays white")
         return torch.ones(3, size, size)
 
 

@@ -138,6 +138,8 @@ def main() -> None:
     parser.add_argument("--output", type=Path, help="write the plot here (PNG)")
     args = parser.parse_args()
     curves = [read_curve(*parse_curve(spec)) for spec in args.curve]
+    if any("=" not in spec for spec in args.reference):
+        raise FstError("--reference: expected STYLE=MODEL, e.g. udnie=checkpoints/udnie.safetensors")
     models = dict(spec.partition("=")[::2] for spec in args.reference)
     references = {c.style: read_reference(c.style, models.get(c.style)) for c in curves}
     print(summary(curves, references))

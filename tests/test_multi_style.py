@@ -191,6 +191,11 @@ def test_adaptation_trains_only_the_new_styles_scale_and_shift(multi_model, tiny
             assert torch.equal(after[key], value), key  # the shared convolutions, bit-identical
     with pytest.raises(FstError, match="already paints starry"):
         train(compose_config("train", [*overrides, "style.name=starry"]))
+    # A second painting learned on the adapted model: every style so far stays, and the card keeps the chain.
+    again = train(compose_config("train", [*overrides, f"base={adapted_path}", "style.name=second", "trainer.max_steps=1"]))
+    twice, card = load_style_model(again)
+    assert card.style_names == [*NAMES, "tiny", "second"] and card.training.base == "tiny (3 steps), adapted from trio (7 steps)"
+    assert torch.equal(twice.state_dict()["output.1.weight"], adapted.state_dict()["output.1.weight"])
     plain = tmp_path / "plain.safetensors"
     save_style_model(to_single_style(base, one_hot(0)), plain, toy_card(to_single_style(base, one_hot(0))), dtype="float32")
     with pytest.raises(FstError, match="is a one-style model; adaptation starts from a multi-style one"):

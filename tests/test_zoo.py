@@ -9,8 +9,11 @@ from conftest import REPO, compose_config
 
 from fst.models import load_style_model, read_card
 
-SHIPPED = sorted((REPO / "checkpoints").glob("*.safetensors"))
+ALL_SHIPPED = sorted((REPO / "checkpoints").glob("*.safetensors"))
+SHIPPED = [path for path in ALL_SHIPPED if read_card(path).architecture == "transformer_net"]  # one style each
+MULTI_STYLE = REPO / "checkpoints" / "multi_style.safetensors"
 needs_shipped = pytest.mark.skipif(not SHIPPED, reason="no trained styles in checkpoints/ yet")
+needs_multi_style = pytest.mark.skipif(not MULTI_STYLE.is_file(), reason="checkpoints/multi_style.safetensors is not trained yet")
 
 
 def photo() -> torch.Tensor:
@@ -61,3 +64,32 @@ def test_shipped_model_matches_the_zoo_recipe_of_its_style(path):
     assert card.name == cfg.style.name and card.training.steps == cfg.trainer.max_steps
     assert card.network == instantiate(cfg.model).config and card.loss.style_weight == cfg.loss.style_weight
     assert card.loss.content_layer == cfg.loss.content_layer and card.loss.style_layers == cfg.loss.style_layers
+
+
+def test_every_shipped_file_is_a_one_style_model_or_the_multi_style_one():
+    assert sorted(ALL_SHIPPED) == sorted([*SHIPPED, *([MULTI_STYLE] if MULTI_STYLE.is_file() else [])])
+
+
+@needs_multi_style
+def test_shipped_multi_style_model_paints_the_public_zoo_styles_and_documents_them():
+    card = read_card(MULTI_STYLE)
+    assert card.architecture == "conditional_transformer_net" and card.network["num_styles"] == len(card.styles)
+    assert sorted(card.style_names) == sorted(path.stem for path in SHIPPED)  # the 8 public styles, no others
+    assert card.loss.backbone == "vgg16" and all(spec.size == 384 for spec in card.styles)
+    assert MULTI_STYLE.stat().st_size < 8 * 2**20  # fp16
+    readme = (REPO / "checkpoints" / "README.md").read_text()
+    for style in card.style_names:  # the side-by-side table (evaluate.py's report) holds each style's losses
+        e = card.evaluation[style]
+        assert f"| {style} | multi_style | {e.content:.3f} | {e.style:.3f} |" in readme
+
+
+@needs_multi_style
+def test_each_style_of_the_shipped_multi_style_model_paints_differently():
+    net, card = load_style_model(MULTI_STYLE)
+    image = photo()
+    with torch.no_grad():
+        outputs = [net(image, torch.eye(len(card.styles))[[i]]).clamp(0, 1) for i in range(len(card.styles))]
+    for i, a in enumerate(outputs):
+        assert (a - image).abs().mean() > 0.05, f"{card.style_names[i]} barely changes the photo"
+        for j in range(i + 1, len(outputs)):
+            assert (a - outputs[j]).abs().mean() > 0.02, f"{card.style_names[i]} and {card.style_names[j]} paint alike"

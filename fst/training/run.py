@@ -87,7 +87,10 @@ def adaptation(cfg: DictConfig, new: list[StyleSpec]) -> tuple[torch.nn.Module, 
     loss = dataclasses.asdict(card.loss) | {"vgg_weights": cfg.loss.vgg_weights}
     criterion = build(OmegaConf.create({"_target_": cfg.loss._target_, **loss}))
     indices = tuple(range(base.num_styles, base.num_styles + len(new)))
-    adapt = Adaptation(f"{card.name} ({card.training.steps} steps)", indices, train_shared=cfg.adapt_all)
+    lineage = f"{card.name} ({card.training.steps} steps)"
+    if card.training.base:  # an adapted model adapted further: the card keeps the whole chain
+        lineage += f", adapted from {card.training.base}"
+    adapt = Adaptation(lineage, indices, train_shared=cfg.adapt_all)
     return add_styles(base, len(new)), criterion, [*card.styles, *new], adapt
 
 

@@ -205,7 +205,7 @@ def test_adaptation_trains_only_the_new_styles_scale_and_shift(multi_model, tiny
 def test_adapting_every_weight_writes_the_new_style_alone(multi_model, tiny_data, tmp_path):
     overrides = [
         *tiny_overrides(tiny_data, tmp_path), "experiment=adapt", f"base={multi_model}", "style.name=tiny", "adapt_all=true",
-        "optimizer.lr=1e-3", "data.image_size=32", "trainer.max_steps=2", "trainer.val_check_interval=2",
+        "data.image_size=32", "trainer.max_steps=2", "trainer.val_check_interval=2",
         "callbacks.export.dtype=float32",
     ]
     adapted, card = load_style_model(train(compose_config("train", overrides)))
@@ -213,7 +213,12 @@ def test_adapting_every_weight_writes_the_new_style_alone(multi_model, tiny_data
     base, _ = load_style_model(multi_model)
     assert not torch.equal(adapted.decoder[2][1].weight, base.output[1].weight)  # the shared weights trained too
     # The file paints what the trained network paints in its new (fourth) style.
-    trained = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    # The scales and shifts (two per norm) take the adapt experiment's LR; the shared weights adapt_shared_lr.
+    groups = checkpoint["optimizer_states"][0]["param_groups"]
+    norms = sum(1 for name, _ in base.named_parameters() if name.endswith((".scale", ".shift")))
+    assert [(g["lr"], len(g["params"])) for g in groups] == [(1e-2, norms), (1e-3, len(list(base.parameters())) - norms)]
+    trained = checkpoint["state_dict"]
     grown = add_styles(base, 1)
     grown.load_state_dict({k.removeprefix("net."): v for k, v in trained.items()})
     x = torch.rand(1, 3, 32, 32)

@@ -293,6 +293,7 @@ def test_kill_during_writes_leaves_the_old_file_or_none(tmp_path):
         ("data.image_size=0", ["data.image_size must be > 0"]),
         ("+loss.style_layers.relu7_1=1.0", ["unknown vgg16 layer 'relu7_1'"]),
         ("trainer.max_steps=0", ["trainer.max_steps must be > 0"]),
+        ("adapt_shared_lr=0", ["adapt_shared_lr must be > 0"]),
     ],
 )
 def test_out_of_range_config_is_a_one_line_error(tiny_data, tmp_path, override, fragments):

@@ -42,13 +42,18 @@ class Adaptation:
     Args:
         base: the base model, as its card records it (e.g. ``multi_style (12000 steps)``).
         styles: the indices of the new styles, the only ones training draws.
-        train_shared: also train the shared weights (convolutions); otherwise only the new styles' scales and
+        shared_lr: also train the shared weights (convolutions and every style's scale and shift) at this LR,
+            while the new styles' scales and shifts take the optimizer's; None: only the new styles' scales and
             shifts train, and every other weight stays bit-identical.
     """
 
     base: str
     styles: tuple[int, ...]
-    train_shared: bool
+    shared_lr: float | None = None
+
+    @property
+    def train_shared(self) -> bool:
+        return self.shared_lr is not None
 
 
 class StyleTransferModule(pl.LightningModule):
@@ -296,7 +301,7 @@ class StyleTransferModule(pl.LightningModule):
     # --- optimizer and LR schedule ---------------------------------------------------------------------
 
     def configure_optimizers(self):
-        optimizer = self.optimizer_factory(params=[p for p in self.net.parameters() if p.requires_grad])
+        optimizer = self.optimizer_factory(params=self._parameter_groups())
         schedulers = []
         if self.scheduler_factory is not None:
             schedule = self.scheduler_factory(optimizer=optimizer)
@@ -313,6 +318,17 @@ class StyleTransferModule(pl.LightningModule):
             return optimizer
         scheduler = schedulers[0] if len(schedulers) == 1 else ChainedScheduler(schedulers)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def _parameter_groups(self) -> list:
+        """What the optimizer trains. An adaptation of every weight trains the new styles' scales and shifts at
+        the optimizer's LR (they start from scratch) and the trained shared weights at the slower ``shared_lr``;
+        the first group is the new styles', so the card's LR is theirs."""
+        trainable = [(name, p) for name, p in self.net.named_parameters() if p.requires_grad]
+        if not (self.adapt and self.adapt.train_shared):
+            return [p for _, p in trainable]
+        per_style = [p for name, p in trainable if name.endswith((".scale", ".shift"))]
+        shared = [p for name, p in trainable if not name.endswith((".scale", ".shift"))]
+        return [{"params": per_style}, {"params": shared, "lr": self.adapt.shared_lr}]
 
     # --- the card and checkpoints ----------------------------------------------------------------------
 

@@ -90,7 +90,7 @@ def adaptation(cfg: DictConfig, new: list[StyleSpec]) -> tuple[torch.nn.Module, 
     lineage = f"{card.name} ({card.training.steps} steps)"
     if card.training.base:  # an adapted model adapted further: the card keeps the whole chain
         lineage += f", adapted from {card.training.base}"
-    adapt = Adaptation(lineage, indices, train_shared=cfg.adapt_all)
+    adapt = Adaptation(lineage, indices, shared_lr=cfg.adapt_shared_lr if cfg.adapt_all else None)
     return add_styles(base, len(new)), criterion, [*card.styles, *new], adapt
 
 

@@ -42,9 +42,9 @@ class Adaptation:
     Args:
         base: the base model, as its card records it (e.g. ``multi_style (12000 steps)``).
         styles: the indices of the new styles, the only ones training draws.
-        shared_lr: also train the shared weights (convolutions and every style's scale and shift) at this LR,
-            while the new styles' scales and shifts take the optimizer's; None: only the new styles' scales and
-            shifts train, and every other weight stays bit-identical.
+        shared_lr: also train the shared weights (the convolutions) at this LR, while the new styles' scales
+            and shifts take the optimizer's; None: only the new styles' scales and shifts train, and every other
+            weight stays bit-identical.
     """
 
     base: str

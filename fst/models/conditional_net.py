@@ -40,6 +40,11 @@ class ConditionalInstanceNorm2d(nn.Module):
         return y * scale + shift
 
 
+def is_per_style(name: str) -> bool:
+    """Whether a parameter (or state-dict key) of a conditional network holds a row per style."""
+    return name.endswith((".scale", ".shift"))
+
+
 class ConvNorm(nn.Module):
     """Reflection-padded convolution (or 2x upsampling first), conditional instance norm, optional ReLU."""
 
@@ -158,7 +163,7 @@ def add_styles(net: ConditionalTransformerNet, count: int) -> ConditionalTransfo
     grown = ConditionalTransformerNet(**{**net.config, "num_styles": net.num_styles + count})
     state = net.state_dict()
     for key, value in grown.state_dict().items():
-        if key.endswith((".scale", ".shift")):
+        if is_per_style(key):
             value.copy_(torch.cat([state[key], state[key].mean(dim=0, keepdim=True).expand(count, -1)]))
         else:
             value.copy_(state[key])
@@ -173,6 +178,6 @@ def keep_styles(net: ConditionalTransformerNet, card: ModelCard, indices: tuple[
         return extract_style(net, card, weights, card.styles[indices[0]].name)
     kept = ConditionalTransformerNet(**{**net.config, "num_styles": len(indices)})
     rows = list(indices)
-    kept.load_state_dict({k: v[rows] if k.endswith((".scale", ".shift")) else v for k, v in net.state_dict().items()})
+    kept.load_state_dict({k: v[rows] if is_per_style(k) else v for k, v in net.state_dict().items()})
     styles = tuple(card.styles[i] for i in indices)
     return kept.eval(), card.replace(network=dict(kept.config), styles=styles, evaluation=None)

@@ -23,7 +23,7 @@ from fst.hardware import device_name
 from fst.losses.perceptual import PerceptualLoss
 from fst.losses.temporal import random_motion, temporal_difference
 from fst.models.card import LossSpec, ModelCard, StyleSpec, TrainingRecord
-from fst.models.conditional_net import keep_styles
+from fst.models.conditional_net import is_per_style, keep_styles
 from fst.models.files import NET_PREFIX, checkpoint_card
 from fst.models.registry import architecture_of
 from fst.training.loggers import log_image
@@ -149,7 +149,7 @@ class StyleTransferModule(pl.LightningModule):
         mask = torch.zeros(len(self.styles), 1)
         mask[list(styles)] = 1
         for name, parameter in self.net.named_parameters():
-            per_style = name.endswith((".scale", ".shift"))
+            per_style = is_per_style(name)
             parameter.requires_grad_(per_style)
             if per_style:
                 parameter.register_hook(lambda grad: grad * mask.to(grad))
@@ -326,8 +326,8 @@ class StyleTransferModule(pl.LightningModule):
         trainable = [(name, p) for name, p in self.net.named_parameters() if p.requires_grad]
         if not (self.adapt and self.adapt.train_shared):
             return [p for _, p in trainable]
-        per_style = [p for name, p in trainable if name.endswith((".scale", ".shift"))]
-        shared = [p for name, p in trainable if not name.endswith((".scale", ".shift"))]
+        per_style = [p for name, p in trainable if is_per_style(name)]
+        shared = [p for name, p in trainable if not is_per_style(name)]
         return [{"params": per_style}, {"params": shared, "lr": self.adapt.shared_lr}]
 
     # --- the card and checkpoints ----------------------------------------------------------------------

@@ -240,7 +240,7 @@ class TrainSchema(Schema):
     continue_warmup_steps: int = MISSING
     base: Optional[str] = MISSING
     adapt_all: bool = MISSING
-    adapt_shared_lr: float = MISSING
+    adapt_shared_lr: Optional[float] = MISSING
     teachers: Any = MISSING
     distill_weight: float = MISSING
     skip_nonfinite_batches: int = MISSING
@@ -260,7 +260,13 @@ class TrainSchema(Schema):
     def check(self) -> None:
         _require(self.continue_warmup_steps >= 0, f"continue_warmup_steps must be >= 0, got {self.continue_warmup_steps}")
         _require(self.skip_nonfinite_batches >= 0, f"skip_nonfinite_batches must be >= 0, got {self.skip_nonfinite_batches}")
-        _positive("adapt_shared_lr", self.adapt_shared_lr)
+        _positive("adapt_shared_lr", self.adapt_shared_lr, allow_none=True)
+        # Either would otherwise be ignored without a word.
+        _require(not self.adapt_all or self.base, "adapt_all=true trains a new style on a multi-style model: add base=... (or experiment=adapt)")
+        _require(
+            self.adapt_shared_lr is None or self.adapt_all,
+            "adapt_shared_lr is the shared weights' LR when they train too: add adapt_all=true (or drop adapt_shared_lr)",
+        )
         _require(self.distill_weight >= 0, f"distill_weight must be >= 0, got {self.distill_weight}")
         _require(self.num_samples >= 0, f"num_samples must be >= 0, got {self.num_samples}")
         max_steps = self.trainer.get("max_steps") if isinstance(self.trainer, dict) else None

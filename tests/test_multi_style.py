@@ -214,7 +214,7 @@ def test_adapting_every_weight_writes_the_new_style_alone(multi_model, tiny_data
     assert not torch.equal(adapted.decoder[2][1].weight, base.output[1].weight)  # the shared weights trained too
     # The file paints what the trained network paints in its new (fourth) style.
     checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
-    # The scales and shifts (two per norm) start at the adapt experiment's LR, the shared weights at adapt_shared_lr.
+    # The scales and shifts (two per norm) start at the adapt experiment's LR, the shared weights at a tenth of it.
     groups = checkpoint["optimizer_states"][0]["param_groups"]
     norms = sum(1 for name, _ in base.named_parameters() if name.endswith((".scale", ".shift")))
     assert [(g["initial_lr"], len(g["params"])) for g in groups] == [(1e-2, norms), (1e-3, len(list(base.parameters())) - norms)]

@@ -90,7 +90,8 @@ def adaptation(cfg: DictConfig, new: list[StyleSpec]) -> tuple[torch.nn.Module, 
     lineage = f"{card.name} ({card.training.steps} steps)"
     if card.training.base:  # an adapted model adapted further: the card keeps the whole chain
         lineage += f", adapted from {card.training.base}"
-    adapt = Adaptation(lineage, indices, shared_lr=cfg.adapt_shared_lr if cfg.adapt_all else None)
+    shared_lr = (cfg.adapt_shared_lr or cfg.optimizer.lr / 10) if cfg.adapt_all else None
+    adapt = Adaptation(lineage, indices, shared_lr=shared_lr)
     return add_styles(base, len(new)), criterion, [*card.styles, *new], adapt
 
 

@@ -75,7 +75,7 @@ def main() -> None:
     photo_paths = require_image_folder(args.photos or calibration, "--photos")
     net, card = load_style_model(resolve_model(args.ckpt))
     net = net.float().eval()
-    style = (torch.eye(net.num_styles)[:1],) if hasattr(net, "num_styles") else ()
+    style = (torch.eye(net.num_styles)[:1],) if card.multi_style else ()
 
     def photos_at(size: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         photos = [load_image(p, size)[None] for p in photo_paths]

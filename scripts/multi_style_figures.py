@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--strip", type=Path, help="write the strip here (the first photo, --mix in --steps steps)")
     args = parser.parse_args()
     net, card = load_style_model(resolve_model(args.ckpt, option="--ckpt"))
-    if not hasattr(net, "num_styles"):
+    if not card.multi_style:
         raise FstError(f"--ckpt {args.ckpt} paints one style; these pictures are of a multi-style model")
     if args.steps < 2:
         raise FstError(f"--steps must be at least 2 (both ends), got {args.steps}")

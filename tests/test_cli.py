@@ -107,6 +107,17 @@ def test_resuming_another_runs_checkpoint_under_other_settings_is_refused_with_t
     assert read_card(tmp_path / "third" / "tiny.safetensors").training.steps == 6
 
 
+def test_rerunning_an_experiment_in_its_folder_without_an_override_it_started_with_is_refused(tiny_data, tmp_path):
+    """The experiment is the run's own, so it asks for nothing new: the dropped image size must not pass unseen."""
+    first = run_script("train.py", *tiny_overrides(tiny_data, tmp_path), "experiment=demo", "logger=none")
+    assert first.returncode == 0, first.stderr[-2000:]
+    trap = [o for o in tiny_overrides(tiny_data, tmp_path) if not o.startswith("data.image_size")]
+    refused = run_script("train.py", *trap, "experiment=demo", "logger=none", "ckpt_path=last", "trainer.max_steps=6")
+    assert_one_line_error(refused, "is from a run with other settings", "data.image_size 32 (now 128)")
+    # the command offered is the first run's (this run's Hydra record was rewritten), with its image size
+    assert "data.image_size=32" in refused.stderr.split("resume it as it was with: ")[1].split()
+
+
 def test_outputs_of_other_file_types(toy, photo, tmp_path):
     result = run_script("stylize.py", f"ckpt={toy}", f"input={photo}", "output=x.tiff", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]

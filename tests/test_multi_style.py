@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 from PIL import Image
 
 from fst.data.datamodule import eval_transform
@@ -15,7 +17,8 @@ from fst.inference.files import stylize
 from fst.inference.mixing import style_weights
 from fst.models import Evaluation, load_style_model, read_card, save_style_model
 from fst.models.conditional_net import ConditionalTransformerNet, add_styles, to_single_style
-from fst.training.run import train
+from fst.training.run import check_overrides_apply, train
+from fst.training.styles import styles_entry, known_style_settings
 
 from conftest import (
     assert_one_line_error, compose_config, make_stylizer, random_image, run_onnx_alone, run_script, tiny_overrides, toy_card,
@@ -93,6 +96,7 @@ def test_style_weights_are_normalised(spec, expected):
         ("starry:-1,wave:2", "weights must be >= 0"),
         ("starry:0,wave:0", "the weights are all zero"),
         ("starry:lots", "the weight of 'starry' is not a number"),
+        ("starry:inf,wave:1", "weights must be >= 0 and finite"),  # would normalise to NaN: a black picture
         (None, "this model paints 3 styles (starry, wave, scream); pick one with style=<name>"),
     ],
 )
@@ -133,6 +137,17 @@ def test_stylize_paints_a_style_or_a_mix_of_a_multi_style_model(multi_model, tmp
         stylize_with(multi_model, tmp_path / "photo.png", tmp_path / "y.png")
 
 
+def test_a_folder_stylized_with_a_mix_written_as_a_mapping_records_the_mix(multi_model, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for seed in range(2):
+        random_image((40, 32), seed=seed).save(photos / f"{seed}.png")
+    written = stylize_with(multi_model, photos, tmp_path / "out", style="{starry: 0.3, scream: 0.7}")
+    assert sorted(p.name for p in written) == ["0.png", "1.png"]
+    record = json.loads((tmp_path / "out" / ".fst-stylize.json").read_text())
+    assert record["style"] == {"starry": 0.3, "scream": 0.7}
+
+
 @pytest.mark.slow
 def test_stylize_script_takes_an_unquoted_mix_and_names_bad_ones(multi_model, tmp_path):
     random_image((40, 32), seed=2).save(tmp_path / "photo.png")
@@ -141,7 +156,7 @@ def test_stylize_script_takes_an_unquoted_mix_and_names_bad_ones(multi_model, tm
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "stylized" / "starry30+wave70" / "photo.png").is_file()
     bad = run_script("stylize.py", f"ckpt={multi_model}", f"input={tmp_path / 'photo.png'}", "style=starry:-1,wave:1", cwd=tmp_path)
-    assert_one_line_error(bad, "weights must be >= 0")
+    assert_one_line_error(bad, "weights must be >= 0 and finite")
 
 
 def test_training_several_styles_writes_a_card_with_them_in_order(tiny_data, tmp_path):
@@ -163,13 +178,46 @@ def test_training_several_styles_writes_a_card_with_them_in_order(tiny_data, tmp
 
 def test_styles_need_a_conditional_model_and_distinct_names(tiny_data, tmp_path):
     styles = f"styles=[{{name: a, image: {tiny_data}/styles/tiny.png}},{{name: b, image: {tiny_data}/styles/tiny.png}}]"
-    with pytest.raises(FstError, match="2 styles need a conditional model: model=conditional_transformer_net"):
+    with pytest.raises(FstError, match=r"styles=\[...\] trains its styles in one conditional network: add experiment=multi_style"):
         train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), styles]))
+    one = f"styles=[{{name: a, image: {tiny_data}/styles/tiny.png}}]"  # one style too: the name would not be the model's
+    with pytest.raises(FstError, match="add experiment=multi_style"):
+        train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), one]))
     twice = f"styles=[{{name: a, image: {tiny_data}/styles/tiny.png}},{{name: a, image: {tiny_data}/styles/tiny.png}}]"
     with pytest.raises(FstError, match="styles names a style twice"):
         train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), "model=conditional_transformer_net", twice]))
     with pytest.raises(FstError, match="styles: unknown style 'monet'"):
         train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), "model=conditional_transformer_net", "styles=[candy,monet]"]))
+
+
+def test_a_styles_entry_can_change_a_known_styles_settings_and_typos_are_refused(tiny_data, tmp_path):
+    cfg = compose_config("train", [*tiny_overrides(tiny_data, tmp_path), "experiment=multi_style"])
+    candy = styles_entry(0, OmegaConf.create({"name": "candy", "style_weight": 5.0e4}), cfg)
+    assert candy == known_style_settings("candy", cfg) | {"style_weight": 5.0e4} and candy["image"].endswith("styles/candy.jpg")
+    with pytest.raises(FstError, match="styles\\[1\\]: unknown key 'weight'; an entry takes name, image, size, style_weight"):
+        styles_entry(1, OmegaConf.create({"name": "candy", "weight": 5.0e4}), cfg)
+    with pytest.raises(FstError, match="styles\\[2\\]: 'mine' is not a known style; give its painting"):
+        styles_entry(2, OmegaConf.create({"name": "mine"}), cfg)
+
+
+def test_overrides_a_run_would_ignore_are_refused(multi_model, tiny_data, tmp_path):
+    adapt = compose_config("train", [*tiny_overrides(tiny_data, tmp_path), "experiment=adapt", f"base={multi_model}"])
+    check_overrides_apply(adapt, ["style.name=mine", "loss.style_weight=1e4", "loss.vgg_weights=random"])  # these apply
+    for ignored in ["loss.tv_weight=1", "model.width=0.5", "loss=gatys"]:
+        with pytest.raises(FstError, match=f"{ignored.split('=')[0]}: base=.* brings its own network and loss"):
+            check_overrides_apply(adapt, [ignored])
+    named = compose_config("train", [*tiny_overrides(tiny_data, tmp_path), "experiment=multi_style", "styles=[candy,udnie]"])
+    for ignored in ["loss.style_weight=1e4", "style=mosaic", "style.size=512"]:
+        with pytest.raises(FstError, match=f"{ignored.split('=')[0]} would be ignored: each of styles=.*conf/style/<name>.yaml"):
+            check_overrides_apply(named, [ignored])
+    # A painting without a yaml takes the defaults: there they apply.
+    mixed = compose_config("train", [*tiny_overrides(tiny_data, tmp_path), "experiment=multi_style", "styles=[candy,{name: x, image: x.jpg}]"])
+    check_overrides_apply(mixed, ["loss.style_weight=1e4", "style.size=512"])
+
+
+def test_continuing_from_a_multi_style_model_names_its_styles(multi_model, tiny_data, tmp_path):
+    with pytest.raises(FstError, match=r"a model of style 'starry\+wave\+scream', not 'tiny'; pass styles=\[starry,wave,scream\] \(in this order\)"):
+        train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), f"continue_from={multi_model}"]))
 
 
 def test_adaptation_trains_only_the_new_styles_scale_and_shift(multi_model, tiny_data, tmp_path):

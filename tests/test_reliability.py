@@ -296,6 +296,7 @@ def test_kill_during_writes_leaves_the_old_file_or_none(tmp_path):
         ("adapt_shared_lr=0", ["adapt_shared_lr must be > 0"]),
         ("adapt_all=true", ["adapt_all=true trains a new style on a multi-style model", "base="]),
         ("adapt_shared_lr=1e-3", ["adapt_shared_lr", "add adapt_all=true"]),
+        ("experiment=multi_style", ["style.name would be ignored: each of styles=[...]", "{name: candy, style_weight: 5.0e4}"]),
     ],
 )
 def test_out_of_range_config_is_a_one_line_error(tiny_data, tmp_path, override, fragments):

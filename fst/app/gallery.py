@@ -11,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, load_image, save_image
 from fst.errors import FstError
-from fst.inference.files import chosen_style
+from fst.inference.mixing import chosen_style
 from fst.inference.stylizer import Stylizer
 from fst.models.card import ModelCard
 from fst.models.files import load_style_model, read_card
@@ -37,7 +37,7 @@ class StyleModel:
     @property
     def styles(self) -> list[str]:
         """The styles a multi-style model paints and mixes; empty for a one-style model."""
-        return self.card.style_names if self.card.network.get("num_styles") is not None else []
+        return self.card.style_names if self.card.multi_style else []
 
     @property
     def caption(self) -> str:
@@ -81,7 +81,7 @@ def thumbnail(path: Path, card: ModelCard, cfg: DictConfig, destination: Path) -
         image = None
     if image is None:
         net, card = load_style_model(path)
-        weights, _ = chosen_style(card, styles[0] if card.network.get("num_styles") is not None else None)
+        weights, _ = chosen_style(card, styles[0] if card.multi_style else None)
         whole = OmegaConf.merge(cfg, {"tile_size": max(cfg.tile_size, THUMBNAIL_SIDE)})  # a thumbnail needs no tiles
         image = Stylizer.from_config(net, whole, style=weights)(load_image(SAMPLE_PHOTO, long_side=THUMBNAIL_SIDE)[None])[0]
     save_image(image, destination)

@@ -19,7 +19,8 @@ from omegaconf import DictConfig, OmegaConf
 from fst.app.gallery import StyleModel
 from fst.data.images import IMAGE_EXTENSIONS
 from fst.errors import FstError, one_line_reason
-from fst.inference.files import build_stylizer, chosen_style, kind, stylize
+from fst.inference.files import build_stylizer, kind, stylize
+from fst.inference.mixing import chosen_style
 from fst.inference.video import VIDEO_EXTENSIONS, frame_size, stylized_frames
 from fst.schemas import StylizerSchema
 

@@ -87,7 +87,7 @@ def style_criterion(card: ModelCard, style: StyleSpec, path: Path, cfg: DictConf
 
 def feed_forward_column(net, card: ModelCard, index: int, photos, criterion, cfg, device) -> Column:
     """The model's stylization of every photo in its ``index``-th style, scored."""
-    style, multi = card.styles[index], hasattr(net, "num_styles")
+    style, multi = card.styles[index], card.multi_style
     weights = torch.nn.functional.one_hot(torch.tensor(index), len(card.styles)).float() if multi else None
     stylizer = Stylizer.from_config(net, cfg, style=weights)
     stylizer(photos[0].unsqueeze(0))  # warm-up: first-call costs are not the model's speed

@@ -13,10 +13,10 @@ from torch import nn
 
 from fst.errors import FstError
 from fst.export.quantize import quantize_onnx
-from fst.inference.mixing import describe_mix, style_weights
+from fst.inference.mixing import chosen_style
 from fst.io import atomic_path, check_writable
 from fst.models.card import ModelCard
-from fst.models.conditional_net import extract_style
+from fst.models.conditional_net import extract_style, is_multi_style
 from fst.models.files import CARD_KEY, load_style_model, read_card, save_style_model
 from fst.models.zoo import resolve_model
 
@@ -27,7 +27,7 @@ DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "int8": torch.float32}  
 def example_inputs(net: nn.Module, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
     """An image batch, and for a multi-style network its style weights (its second input)."""
     image = torch.rand(1, 3, 64, 64, dtype=dtype)
-    if not hasattr(net, "num_styles"):
+    if not is_multi_style(net):
         return (image,)
     return image, torch.full((1, net.num_styles), 1 / net.num_styles, dtype=dtype)
 
@@ -74,15 +74,11 @@ def export(cfg: DictConfig) -> Path:
         raise FstError(f"precision={cfg.precision} is not one of {', '.join(DTYPES)}")
     model = resolve_model(cfg.ckpt)
     card = read_card(model)
-    multi = card.network.get("num_styles") is not None
-    if cfg.style is not None and not multi:
-        raise FstError(f"style={cfg.style}: {cfg.ckpt} paints one style already; drop style=")
-    if cfg.format == "safetensors" and multi and cfg.style is None:
+    if cfg.format == "safetensors" and card.multi_style and cfg.style is None:
         raise FstError("format=safetensors writes one style of a multi-style model: pick it with style=<name> or a mix")
     if cfg.precision == "int8" and cfg.format != "onnx":
         raise FstError(f"precision=int8 is for format=onnx (ONNX Runtime runs it); format={cfg.format} takes fp32 or fp16")
-    weights = style_weights(cfg.style, card.style_names) if cfg.style is not None else None
-    name = card.name if weights is None else describe_mix(weights, card.style_names)
+    weights, name = chosen_style(card, cfg.style, required=False)
     suffix = ("" if cfg.precision == "fp32" else f".{cfg.precision}") + SUFFIXES[cfg.format]
     path = Path(cfg.output).expanduser() if cfg.output else Path("exported") / f"{name}{suffix}"
     if path.exists() and not cfg.overwrite:

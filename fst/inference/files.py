@@ -8,13 +8,13 @@ from collections import defaultdict
 from pathlib import Path
 
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from fst.config import build
 from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, find_images, load_image, save_image
 from fst.errors import FstError
-from fst.inference.mixing import describe_mix, style_weights
+from fst.inference.mixing import chosen_style
 from fst.inference.stylizer import Stylizer
 from fst.inference.video import VIDEO_EXTENSIONS, stylize_gif, stylize_video
 from fst.io import atomic_path, check_writable
@@ -58,16 +58,6 @@ def plan_outputs(input: str, out: Path, given: bool) -> list[tuple[Path, Path]]:
     raise FstError(f"input not found: {source}")
 
 
-def chosen_style(card: ModelCard, spec) -> tuple[torch.Tensor | None, str]:
-    """For a multi-style model, the weights ``style=`` asks for; and the name of what the model will paint."""
-    if card.network.get("num_styles") is None:  # a one-style network
-        if spec is not None and spec != card.name:
-            raise FstError(f"style={spec}: this model paints one style, {card.name}; drop style= or pick a multi-style model")
-        return None, card.name
-    weights = style_weights(spec, card.style_names)
-    return weights, describe_mix(weights, card.style_names)
-
-
 def build_stylizer(cfg: DictConfig) -> tuple[Stylizer, str]:
     """The Stylizer of ``cfg`` and the name of what it paints (the style, or the mix of a multi-style model)."""
     net, card = load_style_model(resolve_model(cfg.ckpt))
@@ -105,7 +95,8 @@ RECORD = ".fst-stylize.json"
 
 
 def _folder_options(cfg: DictConfig, model: Path, card: ModelCard) -> dict:
-    return {"model": str(model.resolve()), "steps": card.training.steps, **{k: cfg[k] for k in RECORDED_OPTIONS}}
+    options = OmegaConf.to_container(OmegaConf.masked_copy(cfg, list(RECORDED_OPTIONS)), resolve=True)  # JSON-safe
+    return {"model": str(model.resolve()), "steps": card.training.steps, **options}
 
 
 def _stale_outputs(pairs: list[tuple[Path, Path]], record: Path, options: dict) -> list[tuple[Path, Path]]:

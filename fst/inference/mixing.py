@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import torch
 
 from fst.errors import FstError
+from fst.models.card import ModelCard
 
 
 def style_weights(spec: str | Mapping | None, names: list[str]) -> torch.Tensor:
@@ -31,8 +33,8 @@ def style_weights(spec: str | Mapping | None, names: list[str]) -> torch.Tensor:
             value = float(weight)
         except ValueError:
             raise FstError(f"style={spec}: the weight of '{name}' is not a number: {weight!r}") from None
-        if value < 0 or value != value:  # negative or NaN
-            raise FstError(f"style={spec}: weights must be >= 0, got {name}:{weight}")
+        if not math.isfinite(value) or value < 0:  # inf would normalise to NaN: a black picture
+            raise FstError(f"style={spec}: weights must be >= 0 and finite, got {name}:{weight}")
         weights[names.index(name)] += value
     if weights.sum() <= 0:
         raise FstError(f"style={spec}: the weights are all zero; give at least one style a positive weight")
@@ -45,3 +47,16 @@ def describe_mix(weights: torch.Tensor, names: list[str]) -> str:
     if len(used) == 1:
         return used[0][0]
     return "+".join(f"{name}{round(100 * w)}" for name, w in used)
+
+
+def chosen_style(card: ModelCard, spec, required: bool = True) -> tuple[torch.Tensor | None, str]:
+    """The style weights ``style=`` asks of a multi-style model (None for a one-style model), and the name of what
+    it will paint. ``required=False`` lets a multi-style model go without ``style=`` (as itself, every style kept)."""
+    if not card.multi_style:
+        if spec is not None and spec != card.name:
+            raise FstError(f"style={spec}: this model paints one style, {card.name}; drop style= or pick a multi-style model")
+        return None, card.name
+    if spec is None and not required:
+        return None, card.name
+    weights = style_weights(spec, card.style_names)
+    return weights, describe_mix(weights, card.style_names)

@@ -137,6 +137,11 @@ class ModelCard:
     format_version: int = FORMAT_VERSION
 
     @property
+    def multi_style(self) -> bool:
+        """Whether the network paints several styles (a conditional network, with style weights as an input)."""
+        return self.network.get("num_styles") is not None
+
+    @property
     def style_names(self) -> list[str]:
         return [style.name for style in self.styles]
 

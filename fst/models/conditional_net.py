@@ -40,6 +40,11 @@ class ConditionalInstanceNorm2d(nn.Module):
         return y * scale + shift
 
 
+def is_multi_style(net: nn.Module) -> bool:
+    """Whether ``net`` paints several styles (takes style weights as its second input)."""
+    return hasattr(net, "num_styles")
+
+
 def is_per_style(name: str) -> bool:
     """Whether a parameter (or state-dict key) of a conditional network holds a row per style."""
     return name.endswith((".scale", ".shift"))

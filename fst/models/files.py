@@ -21,6 +21,7 @@ from fst.models.registry import build_network
 
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
 NET_PREFIX = "net."  # where the LightningModule keeps the network
+OVERRIDES_KEY = "fst_overrides"  # a training checkpoint's record of the command line that trained it
 CARD_KEY = "fst_card"  # the card's key in an export's metadata (and in ONNX and TorchScript exports)
 
 

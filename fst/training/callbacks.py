@@ -13,7 +13,7 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from fst.models.files import save_style_model
 from fst.training.loggers import log_model_artifact
-from fst.training.resume import resume_command
+from fst.training.resume import recorded_overrides, resume_command
 from fst.messages import say
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,8 @@ class CheckpointOnInterrupt(pl.Callback):
         if at_step_end:
             trainer.save_checkpoint(self.path, weights_only=False)
             run_dir = self.path.parent.parent
-            command = resume_command(run_dir, [f"run_name={run_dir.name}", f"ckpt_path={self.path.resolve()}"])
+            extra = [f"run_name={run_dir.name}", f"ckpt_path={self.path.resolve()}"]
+            command = resume_command(recorded_overrides(run_dir), extra)
             say(f"stopped at step {trainer.global_step}; checkpoint saved to {self.path}. Resume with: {command}")
 
     def on_train_end(self, trainer, pl_module) -> None:

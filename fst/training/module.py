@@ -23,8 +23,8 @@ from fst.hardware import device_name
 from fst.losses.perceptual import PerceptualLoss
 from fst.losses.temporal import random_motion, temporal_difference
 from fst.models.card import LossSpec, ModelCard, StyleSpec, TrainingRecord
-from fst.models.conditional_net import is_per_style, keep_styles
-from fst.models.files import NET_PREFIX, checkpoint_card
+from fst.models.conditional_net import is_multi_style, is_per_style, keep_styles
+from fst.models.files import NET_PREFIX, OVERRIDES_KEY, checkpoint_card
 from fst.models.registry import architecture_of
 from fst.training.loggers import log_image
 
@@ -103,7 +103,7 @@ class StyleTransferModule(pl.LightningModule):
         self.trained = list(adapt.styles) if adapt else list(range(len(styles)))  # the styles training draws
         if len(self.trained) != len(style_images):
             raise ValueError("one style image per style that trains")
-        self.conditional = hasattr(net, "num_styles")
+        self.conditional = is_multi_style(net)
         if self.conditional and net.num_styles != len(styles):
             raise FstError(f"the model paints {net.num_styles} styles but the run has {len(styles)}")
         if not self.conditional and len(styles) > 1:
@@ -137,6 +137,7 @@ class StyleTransferModule(pl.LightningModule):
         # Set when a run continues from an export: Adam's moments start afresh there, and its first steps at the
         # full LR (every weight moved by about lr) would undo much of the training, so the LR ramps up instead.
         self.lr_warmup_steps = 0
+        self.command_overrides: list[str] | None = None  # set by a command: its overrides go into checkpoints
         # Training wall time, summed over every resumed run (kept in the card of each checkpoint).
         self.seconds_before, self._started = 0.0, None
         self._base_schedule = None
@@ -387,6 +388,7 @@ class StyleTransferModule(pl.LightningModule):
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k.startswith(NET_PREFIX)}
         checkpoint["fst"] = self.model_card().to_dict()
         checkpoint["fst_lr_warmup_steps"] = self.lr_warmup_steps  # the scheduler's shape, for its saved state
+        checkpoint[OVERRIDES_KEY] = self.command_overrides
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         # What checkpoints leave out (the VGG, teachers) comes from this run's own modules.

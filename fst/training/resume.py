@@ -11,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from fst.errors import FstError
 from fst.models.card import LossSpec, ModelCard
-from fst.models.files import load_style_model, read_card
+from fst.models.files import OVERRIDES_KEY, checkpoint_card, load_style_model, load_training_checkpoint
 from fst.models.registry import architecture_of
 from fst.models.zoo import resolve_model, shipped_models
 from fst.training.module import StyleTransferModule
@@ -49,10 +49,13 @@ def resolve_resume_path(
         path = max(candidates, key=lambda p: p.stat().st_mtime)
     else:
         path = Path(ckpt_path).expanduser()
-    card = read_card(path)
+    checkpoint = load_training_checkpoint(path)
+    card = checkpoint_card(checkpoint, path)
     check_same_model("ckpt_path", path, card, module)
     if asked is not None:
-        check_same_run(path, card, module, cfg, asked)
+        # The overrides of the command that wrote the checkpoint (the run folder's .hydra/ holds this command's).
+        started_with = checkpoint.get(OVERRIDES_KEY) or recorded_overrides(path.parent.parent)
+        check_same_run(path, card, module, cfg, asked, started_with)
     return str(path)
 
 
@@ -86,35 +89,52 @@ def _precision(value) -> str:
     return {"32": "32-true", "16": "16-mixed", "bf16": "bf16-mixed"}.get(str(value), str(value))
 
 
-def check_same_run(path: Path, card: ModelCard, module: StyleTransferModule, cfg: DictConfig, asked: list[str]) -> None:
+def check_same_run(
+    path: Path, card: ModelCard, module: StyleTransferModule, cfg: DictConfig, asked: list[str], started_with: list[str]
+) -> None:
     """Refuse to resume a checkpoint under settings it was not trained with, unless the command asked for them.
 
     Resuming another run's checkpoint with this config's defaults would silently train it on another painting,
-    size or schedule; the error lists the differences and the command that resumes the run as it was.
+    size or schedule; the error lists the differences and the command that resumes the run as it was
+    (``started_with``, the overrides of the command that trained it).
     """
     loss = LossSpec(**module.criterion.config)
     now = run_settings(card.replace(styles=tuple(module.styles), loss=loss, training=dataclasses.replace(
         card.training, image_size=cfg.data.image_size, precision=_precision(cfg.trainer.precision), max_steps=cfg.trainer.max_steps)))
     then = run_settings(card)
     then["trainer.precision"] = _precision(then["trainer.precision"])
-    keys = {override.lstrip("+~").partition("=")[0] for override in asked}
+    keys = {_key(override) for override in asked}
+    # An experiment sets many options at once: a new one asks for them all, the run's own asks for nothing new.
+    new_experiment = "experiment" in keys and _experiment(asked) != _experiment(started_with)
     differences = [
         f"{name} {then[name]} (now {now[name]})"
         for name in _SETTINGS
-        if then[name] is not None and then[name] != now[name] and not keys & set(_SETTINGS[name]) and "experiment" not in keys
+        if then[name] is not None and then[name] != now[name] and not keys & set(_SETTINGS[name]) and not new_experiment
     ]
     if differences:
         raise FstError(
             f"ckpt_path {path} is from a run with other settings: {'; '.join(differences)}; resume it as it was with: "
-            f"{resume_command(path.parent.parent, extra=[f'ckpt_path={path}'])}"
+            f"{resume_command(started_with, extra=[f'ckpt_path={path}'])}"
         )
 
 
-def resume_command(run_dir: Path, extra: list[str]) -> str:
-    """The command that trains ``run_dir``'s run again, as its .hydra/overrides.yaml recorded it, plus ``extra``."""
+def _key(override: str) -> str:
+    return override.lstrip("+~").partition("=")[0]
+
+
+def _experiment(overrides: list[str]) -> str | None:
+    return next((o.partition("=")[2] for o in overrides if _key(o) == "experiment"), None)
+
+
+def recorded_overrides(run_dir: Path) -> list[str]:
+    """The overrides of the latest command that ran in ``run_dir`` (Hydra's .hydra/overrides.yaml)."""
     recorded = run_dir / ".hydra" / "overrides.yaml"
-    overrides = OmegaConf.load(recorded) if recorded.is_file() else []
-    keep = [o for o in overrides if o.partition("=")[0].lstrip("+~") not in ("ckpt_path", "run_name", "continue_from")]
+    return list(OmegaConf.load(recorded)) if recorded.is_file() else []
+
+
+def resume_command(overrides: list[str], extra: list[str]) -> str:
+    """The command that trains a run with ``overrides`` again, plus ``extra``."""
+    keep = [o for o in overrides if _key(o) not in ("ckpt_path", "run_name", "continue_from")]
     return " ".join(["python scripts/train.py", *(shlex.quote(o) for o in keep), *extra])
 
 
@@ -139,11 +159,12 @@ def continue_from_export(path: str, module: StyleTransferModule, max_steps: int)
     net, card = load_style_model(path)
     styles = [s.name for s in module.styles]
     if card.style_names != styles:
-        wanted = " ".join(f"style={name}" for name in card.style_names)
-        raise FstError(
-            f"continue_from {path} is a model of style '{'+'.join(card.style_names)}', not '{'+'.join(styles)}'; "
-            f"pass {wanted} (or style.name=... for your own painting)"
-        )
+        if card.multi_style:
+            wanted = f"styles=[{','.join(card.style_names)}] (in this order)"
+        else:
+            wanted = f"style={card.style_names[0]} (or style.name=... for your own painting)"
+        painted, asked = "+".join(card.style_names), "+".join(styles)
+        raise FstError(f"continue_from {path} is a model of style '{painted}', not '{asked}'; pass {wanted}")
     check_same_model("continue_from", path, card, module)
     steps = card.training.steps
     if steps >= max_steps:

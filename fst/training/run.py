@@ -44,6 +44,26 @@ QUIET = [
 ]
 
 
+def check_overrides_apply(cfg: DictConfig, asked: list[str]) -> None:
+    """One-line error for a command-line override this run would ignore without a word."""
+    keys = [override.lstrip("+~").partition("=")[0] for override in asked]
+    if cfg.base:  # the network and the loss are the base model's, so its styles keep painting as they were trained
+        allowed = ("loss.style_weight", "loss.vgg_weights")
+        ignored = [k for k in keys if k.split(".")[0] in ("model", "loss") and k not in allowed]
+        if ignored:
+            raise FstError(
+                f"{ignored[0]}: base={cfg.base} brings its own network and loss, so this would be ignored; drop it "
+                "(loss.style_weight sets the new style's weight)"
+            )
+    elif cfg.styles and all(isinstance(entry, str) for entry in cfg.styles):
+        ignored = [k for k in keys if k == "loss.style_weight" or k.split(".")[0] == "style"]
+        if ignored:
+            raise FstError(
+                f"{ignored[0]} would be ignored: each of styles=[...] takes its painting, size and weight from "
+                "conf/style/<name>.yaml; give yours per style, e.g. styles=[{name: candy, style_weight: 5.0e4},udnie]"
+            )
+
+
 def build_module(cfg: DictConfig, styles: list[tuple[StyleSpec, torch.Tensor]]) -> StyleTransferModule:
     """The LightningModule of ``cfg``: network, loss, the styles and their paintings, optimizer and speed switches."""
     specs, images = [spec for spec, _ in styles], [image for _, image in styles]
@@ -51,6 +71,8 @@ def build_module(cfg: DictConfig, styles: list[tuple[StyleSpec, torch.Tensor]]) 
         net, criterion, specs, adapt = adaptation(cfg, specs)
     else:
         model = cfg.model.copy()
+        if cfg.styles and "num_styles" not in model:  # else the run would train the list's first style alone
+            raise FstError("styles=[...] trains its styles in one conditional network: add experiment=multi_style")
         if "num_styles" in model:  # a conditional network paints the run's styles (its yaml leaves it null)
             model.num_styles = len(specs)
         net, criterion, adapt = build(model), build(cfg.loss), None
@@ -78,7 +100,7 @@ def adaptation(cfg: DictConfig, new: list[StyleSpec]) -> tuple[torch.nn.Module, 
     with (so the model's card stays true for every style), each new style with this run's style weight.
     """
     base, card = load_style_model(resolve_model(cfg.base, option="base"))
-    if not hasattr(base, "num_styles") or card.loss is None:
+    if not card.multi_style or card.loss is None:
         raise FstError(f"base={cfg.base} is a one-style model; adaptation starts from a multi-style one (experiment=multi_style)")
     clash = sorted({spec.name for spec in new} & set(card.style_names))
     if clash:
@@ -139,11 +161,14 @@ def _train(cfg: DictConfig) -> Path | None:
     if cfg.trainer.max_steps <= 0:
         raise FstError(f"trainer.max_steps must be > 0, got {cfg.trainer.max_steps}")
     check_resume_files(cfg.ckpt_path, cfg.continue_from)
+    asked = HydraConfig.get().overrides.task if HydraConfig.initialized() else None  # None: called as a library
+    if asked is not None:
+        check_overrides_apply(cfg, asked)
     # Cheap checks first: the paintings and data folders fail before the VGG is built.
     styles = training_styles(cfg)
     datamodule = build(cfg.data)
     module = build_module(cfg, styles)
-    asked = HydraConfig.get().overrides.task if HydraConfig.initialized() else None  # None: called as a library
+    module.command_overrides = list(asked) if asked is not None else None
     ckpt_path = resolve_resume_path(cfg.ckpt_path, Path(cfg.paths.output_dir), module, cfg, asked)
     start_step = 0
     if cfg.continue_from:

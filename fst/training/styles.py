@@ -29,7 +29,7 @@ def style_painting(style: DictConfig) -> torch.Tensor:
     return load_style_image(image, style.size)
 
 
-def _from_yaml(name: str, cfg: DictConfig) -> dict:
+def known_style_settings(name: str, cfg: DictConfig) -> dict:
     """A style's painting, size and weight from conf/style/<name>.yaml, resolved against the run's paths."""
     path = CONF_DIR / "style" / f"{name}.yaml"
     if not path.is_file():
@@ -38,20 +38,40 @@ def _from_yaml(name: str, cfg: DictConfig) -> dict:
     return {"name": node.style.name, "image": node.style.image, "size": node.style.size, "style_weight": node.loss.style_weight}
 
 
+ENTRY_KEYS = ("name", "image", "size", "style_weight")
+
+
+def styles_entry(index: int, entry, cfg: DictConfig) -> dict:
+    """A ``styles`` entry as a dict: a name's yaml, under what a ``{name: ..., ...}`` entry gives itself."""
+    if isinstance(entry, str):
+        return known_style_settings(entry, cfg)
+    given = OmegaConf.to_container(entry, resolve=True)
+    unknown = sorted(set(given) - set(ENTRY_KEYS))
+    if unknown:
+        raise FstError(f"styles[{index}]: unknown key '{unknown[0]}'; an entry takes {', '.join(ENTRY_KEYS)}")
+    if "name" not in given:
+        raise FstError(f"styles[{index}] needs a name, e.g. {{name: mine, image: /path/painting.jpg}}")
+    if given["name"] in known_styles():  # a known style with some of its settings changed
+        return known_style_settings(given["name"], cfg) | given
+    if "image" not in given:
+        raise FstError(
+            f"styles[{index}]: '{given['name']}' is not a known style; give its painting: {{name: ..., image: /path/painting.jpg}}"
+        )
+    return given
+
+
 def training_styles(cfg: DictConfig) -> list[tuple[StyleSpec, torch.Tensor]]:
     """Each style of the run with its painting, a (1, 3, H, W) batch at the style's size.
 
     ``styles`` entries are style names (their yamls give the painting, its size and the style weight) or
-    ``{name, image, size, style_weight}`` for a painting without a yaml (size and weight are optional: the
-    ``style`` and ``loss`` defaults apply). Without ``styles`` the run trains ``style`` alone.
+    ``{name, image, size, style_weight}``: for a painting without a yaml (size and weight are optional: the
+    ``style`` and ``loss`` defaults apply), or a known style with some of its settings changed. Without
+    ``styles`` the run trains ``style`` alone.
     """
     if not cfg.get("styles"):
         return [(StyleSpec(name=cfg.style.name, size=cfg.style.size), style_painting(cfg.style))]
     # Every entry is checked before any painting is read: a typo fails at once.
-    entries = [_from_yaml(e, cfg) if isinstance(e, str) else OmegaConf.to_container(e, resolve=True) for e in cfg.styles]
-    for index, entry in enumerate(entries):
-        if "name" not in entry or "image" not in entry:
-            raise FstError(f"styles[{index}] needs a name and an image, e.g. {{name: mine, image: /path/painting.jpg}}")
+    entries = [styles_entry(index, entry, cfg) for index, entry in enumerate(cfg.styles)]
     names = [entry["name"] for entry in entries]
     if len(set(names)) < len(names):
         raise FstError(f"styles names a style twice: {', '.join(names)}")

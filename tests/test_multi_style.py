@@ -244,6 +244,17 @@ def test_adaptation_trains_only_the_new_styles_scale_and_shift(multi_model, tiny
     twice, card = load_style_model(again)
     assert card.style_names == [*NAMES, "tiny", "second"] and card.training.base == "tiny (3 steps), adapted from trio (7 steps)"
     assert torch.equal(twice.state_dict()["output.1.weight"], adapted.state_dict()["output.1.weight"])
+    # Then every style trains jointly, every weight, from there: the card still tells where the model came from.
+    painting = f"{tiny_data}/styles/tiny.png"
+    all_styles = ",".join(f"{{name: {name}, image: {painting}}}" for name in card.style_names)
+    joint = [
+        *tiny_overrides(tiny_data, tmp_path / "joint"), "model=conditional_transformer_net", f"styles=[{all_styles}]",
+        "model.width=0.25", "model.num_residual_blocks=1", f"continue_from={again}", "trainer.max_steps=3",
+        "callbacks.export.dtype=float32",
+    ]
+    jointly, joint_card = load_style_model(train(compose_config("train", joint)))
+    assert joint_card.training.steps == 3 and joint_card.training.base == card.training.base
+    assert not torch.equal(jointly.state_dict()["output.1.weight"], twice.state_dict()["output.1.weight"])
     plain = tmp_path / "plain.safetensors"
     save_style_model(to_single_style(base, one_hot(0)), plain, toy_card(to_single_style(base, one_hot(0))), dtype="float32")
     with pytest.raises(FstError, match="is a one-style model; adaptation starts from a multi-style one"):

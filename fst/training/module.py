@@ -140,6 +140,8 @@ class StyleTransferModule(pl.LightningModule):
         self.command_overrides: list[str] | None = None  # set by a command: its overrides go into checkpoints
         # Training wall time, summed over every resumed run (kept in the card of each checkpoint).
         self.seconds_before, self._started = 0.0, None
+        # The model an adapted model was adapted from, when a run continues one (all its styles training jointly).
+        self.continued_base: str | None = None
         self._base_schedule = None
 
     # --- set-up ----------------------------------------------------------------------------------------
@@ -358,7 +360,7 @@ class StyleTransferModule(pl.LightningModule):
             precision=str(trainer.precision),
             seconds=round(self.train_seconds()),
             hardware=(f"{world}x " if world > 1 else "") + device_name(trainer.strategy.root_device),
-            base=self.adapt.base if self.adapt else None,
+            base=self.adapt.base if self.adapt else self.continued_base,
         )
         return ModelCard(
             name=self.name,
@@ -394,4 +396,7 @@ class StyleTransferModule(pl.LightningModule):
         # What checkpoints leave out (the VGG, teachers) comes from this run's own modules.
         checkpoint["state_dict"].update({k: v for k, v in self.state_dict().items() if not k.startswith(NET_PREFIX)})
         self.lr_warmup_steps = checkpoint.get("fst_lr_warmup_steps", 0)
-        self.seconds_before = float(checkpoint_card(checkpoint).training.seconds or 0.0)
+        card = checkpoint_card(checkpoint)
+        self.seconds_before = float(card.training.seconds or 0.0)
+        if not self.adapt:
+            self.continued_base = card.training.base

@@ -148,12 +148,12 @@ def check_same_model(option: str, path: Path, card: ModelCard, module: StyleTran
         raise FstError(f"{option} {path} was trained with another network: {'; '.join(differences)}")
 
 
-def continue_from_export(path: str, module: StyleTransferModule, max_steps: int) -> tuple[int, float]:
-    """Load an exported style model's weights into ``module``; return its steps and training seconds.
+def continue_from_export(path: str, module: StyleTransferModule, max_steps: int) -> int:
+    """Load an exported style model's weights, training time and lineage into ``module``; return its steps.
 
     For runs whose Lightning checkpoints are gone (another machine, a cleaned disk): the export is all that
     survives. Adam's moments are not in it, so they start afresh (under an LR warm-up); everything else goes on
-    from its step.
+    from its step. An adapted model continues with every weight training, its card still naming its base.
     """
     path = resolve_model(path, "continue_from")
     net, card = load_style_model(path)
@@ -173,8 +173,10 @@ def continue_from_export(path: str, module: StyleTransferModule, max_steps: int)
             "raise trainer.max_steps to train it further"
         )
     module.net.load_state_dict(net.state_dict())
+    module.seconds_before = float(card.training.seconds or 0.0)
+    module.continued_base = card.training.base
     say(f"continuing from {path} at step {steps} (Adam's moments start afresh, the LR ramps up)")
-    return steps, float(card.training.seconds or 0.0)
+    return steps
 
 
 def start_at_step(trainer: pl.Trainer, step: int) -> None:

@@ -175,7 +175,7 @@ def _train(cfg: DictConfig) -> Path | None:
         if ckpt_path:  # a checkpoint of the continued run itself is further along, with Adam's state
             say(f"resuming from {ckpt_path}; continue_from is ignored")
         else:
-            start_step, module.seconds_before = continue_from_export(cfg.continue_from, module, cfg.trainer.max_steps)
+            start_step = continue_from_export(cfg.continue_from, module, cfg.trainer.max_steps)
             module.lr_warmup_steps = cfg.continue_warmup_steps
     logger = build_logger(cfg.get("logger"))  # logger=none leaves the group empty
     log_config(logger, cfg)

@@ -103,7 +103,7 @@ def check_same_run(
         card.training, image_size=cfg.data.image_size, precision=_precision(cfg.trainer.precision), max_steps=cfg.trainer.max_steps)))
     then = run_settings(card)
     then["trainer.precision"] = _precision(then["trainer.precision"])
-    keys = {_key(override) for override in asked}
+    keys = {override_key(override) for override in asked}
     # An experiment sets many options at once: a new one asks for them all, the run's own asks for nothing new.
     new_experiment = "experiment" in keys and _experiment(asked) != _experiment(started_with)
     differences = [
@@ -118,12 +118,12 @@ def check_same_run(
         )
 
 
-def _key(override: str) -> str:
+def override_key(override: str) -> str:
     return override.lstrip("+~").partition("=")[0]
 
 
 def _experiment(overrides: list[str]) -> str | None:
-    return next((o.partition("=")[2] for o in overrides if _key(o) == "experiment"), None)
+    return next((o.partition("=")[2] for o in overrides if override_key(o) == "experiment"), None)
 
 
 def recorded_overrides(run_dir: Path) -> list[str]:
@@ -134,7 +134,7 @@ def recorded_overrides(run_dir: Path) -> list[str]:
 
 def resume_command(overrides: list[str], extra: list[str]) -> str:
     """The command that trains a run with ``overrides`` again, plus ``extra``."""
-    keep = [o for o in overrides if _key(o) not in ("ckpt_path", "run_name", "continue_from")]
+    keep = [o for o in overrides if override_key(o) not in ("ckpt_path", "run_name", "continue_from")]
     return " ".join(["python scripts/train.py", *(shlex.quote(o) for o in keep), *extra])
 
 

@@ -29,7 +29,7 @@ from fst.training.callbacks import ExportStyleModel
 from fst.training.checkpoint_io import AtomicCheckpointIO
 from fst.training.loggers import build_logger, log_config
 from fst.training.module import Adaptation, StyleTransferModule
-from fst.training.resume import check_resume_files, continue_from_export, resolve_resume_path, start_at_step
+from fst.training.resume import check_resume_files, continue_from_export, override_key, resolve_resume_path, start_at_step
 from fst.training.styles import training_styles
 from fst.messages import say
 
@@ -46,7 +46,7 @@ QUIET = [
 
 def check_overrides_apply(cfg: DictConfig, asked: list[str]) -> None:
     """One-line error for a command-line override this run would ignore without a word."""
-    keys = [override.lstrip("+~").partition("=")[0] for override in asked]
+    keys = [override_key(override) for override in asked]
     if cfg.base:  # the network and the loss are the base model's, so its styles keep painting as they were trained
         allowed = ("loss.style_weight", "loss.vgg_weights")
         ignored = [k for k in keys if k.split(".")[0] in ("model", "loss") and k not in allowed]

@@ -168,6 +168,22 @@ def test_psnr_is_the_usual_definition(tiny_models):
     assert score(criterion, noisy, photo)["psnr"] == pytest.approx(expected.item(), rel=1e-4)
 
 
+def test_scored_losses_are_linear_in_their_weights():
+    """What lets the side-by-side table rescale a model trained with other weights to the reference's."""
+    from fst.evaluation.metrics import score
+
+    torch.manual_seed(0)
+    painting, photo, stylized = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    scores = []
+    for content_weight, style_weight in ((1.0, 3e4), (2.5, 4.5e4)):
+        torch.manual_seed(1)  # the same random VGG for both
+        criterion = make_loss(content_weight=content_weight, style_weight=style_weight)
+        criterion.set_style(painting)
+        scores.append(score(criterion, stylized, photo))
+    assert scores[1]["content"] == pytest.approx(2.5 * scores[0]["content"], rel=1e-5)
+    assert scores[1]["style"] == pytest.approx(1.5 * scores[0]["style"], rel=1e-5)
+
+
 def test_record_writes_the_means_into_each_models_card(tiny_data, tiny_models, style_dir, tmp_path):
     models = tmp_path / "models"
     models.mkdir()
@@ -188,14 +204,15 @@ def test_record_writes_the_means_into_each_models_card(tiny_data, tiny_models, s
 def test_the_report_puts_a_style_that_several_models_paint_side_by_side():
     card = toy_card(TransformerNet(0.25, 1, "instance", "nearest", "none"), name="a")
     multi = card.replace(name="duo", styles=(StyleSpec("a"), StyleSpec("b")))
-    heavier = card.replace(name="a_heavy", loss=dataclasses.replace(card.loss, style_weight=1e9))
+    heavier = card.replace(name="a_heavy", loss=dataclasses.replace(card.loss, style_weight=2 * card.loss.style_weight))
+    other_layer = card.replace(name="a_deep", loss=dataclasses.replace(card.loss, content_layer="relu4_3"))
 
     def column(name, style, model_card, content, style_loss):
         return Column(name, "fst", 7, StyleSpec(style), model_card, rows=[{"content": content, "style": style_loss, "ssim": 0.5, "psnr": 10.0, "seconds": 0.1}])
 
     columns = [
         column("duo: a", "a", multi, 11.5, 1.8), column("duo: b", "b", multi, 3.0, 3.0),
-        column("a", "a", card, 10.0, 2.0), column("a_heavy", "a", heavier, 5.0, 5.0),
+        column("a", "a", card, 10.0, 2.0), column("a_heavy", "a", heavier, 5.0, 5.0), column("a_deep", "a", other_layer, 1.0, 1.0),
     ]
     report = markdown_report(columns, "setting")
     section = report.split("Styles that several models paint")[1].split("How the models were trained")[0]
@@ -203,6 +220,8 @@ def test_the_report_puts_a_style_that_several_models_paint_side_by_side():
     assert rows == [
         ["a", "duo: a", "11.500", "1.800", "+15.0 %", "-10.0 %"],
         ["a", "a", "10.000", "2.000", "reference", "reference"],
-    ]  # b has one model only; a_heavy's losses are on another scale
-    assert "Not compared (trained with another loss definition for that style): a_heavy." in report
+        ["a", "a_heavy", "5.000", "2.500", "-50.0 %", "+25.0 %"],  # its style term is linear in its weight: halved
+    ]  # b has one model only; a_deep's losses are on another scale
+    assert "scored here with the reference's: a_heavy." in report
+    assert "Not compared (trained with another loss definition for that style): a_deep." in report
     assert "Styles that several models paint" not in markdown_report(columns[1:3], "setting")  # no style painted twice: no table

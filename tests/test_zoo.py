@@ -78,9 +78,12 @@ def test_shipped_multi_style_model_paints_the_public_zoo_styles_and_documents_th
     assert card.loss.backbone == "vgg16" and all(spec.size == 384 for spec in card.styles)
     assert MULTI_STYLE.stat().st_size < 8 * 2**20  # fp16
     readme = (REPO / "checkpoints" / "README.md").read_text()
-    for style in card.style_names:  # the side-by-side table (evaluate.py's report) holds each style's losses
-        e = card.evaluation[style]
-        assert f"| {style} | multi_style | {e.content:.3f} | {e.style:.3f} |" in readme
+    for spec in card.styles:  # the side-by-side table (evaluate.py's report): each style's losses, on the scale
+        e = card.evaluation[spec.name]  # of its one-style model's loss weights
+        reference = read_card(REPO / "checkpoints" / f"{spec.name}.safetensors")
+        ratio = reference.loss.weight_for(reference.styles[0]) / card.loss.weight_for(spec)
+        assert card.loss.content_weight == reference.loss.content_weight
+        assert f"| {spec.name} | multi_style: {spec.name} | {e.content:.3f} | {e.style * ratio:.3f} |" in readme
 
 
 @needs_multi_style

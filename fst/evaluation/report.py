@@ -88,8 +88,9 @@ def comparison_table(columns: list[Column]) -> list[str]:
     """Styles that several models paint (a multi-style model and the one-style model of the same painting),
     side by side: each model's losses relative to the style's one-style model (else to the first listed).
 
-    Only models measured with the same loss definition for that style are compared; the others are left out
-    and named, as their losses are on other scales.
+    Losses are on the reference's scale: the content and style terms are linear in their weights, so a model
+    trained with other weights for that style is rescaled to the reference's and marked. Models whose loss
+    differs in anything else (layers, backbone, painting size) are left out and named.
     """
     by_style: dict[str, list[Column]] = {}
     for c in columns:
@@ -105,7 +106,7 @@ def comparison_table(columns: list[Column]) -> list[str]:
         "| style | model | content loss | style loss | content vs reference | style vs reference |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    skipped = []
+    skipped, rescaled = [], []
     for name, group in groups.items():
         reference = next((c for c in group if len(c.card.styles) == 1), group[0])
         definition = loss_definition(reference)
@@ -113,18 +114,36 @@ def comparison_table(columns: list[Column]) -> list[str]:
             if loss_definition(c) != definition:
                 skipped.append(c.name)
                 continue
+            losses, other_weights = on_reference_scale(c, reference)
+            if other_weights:
+                rescaled.append(c.name)
             relative = ("reference", "reference") if c is reference else tuple(
-                f"{100 * (c.mean(m) / reference.mean(m) - 1):+.1f} %" for m in ("content", "style")
+                f"{100 * (losses[m] / reference.mean(m) - 1):+.1f} %" for m in ("content", "style")
             )
-            lines.append(f"| {name} | {c.name} | {c.mean('content'):.3f} | {c.mean('style'):.3f} | {relative[0]} | {relative[1]} |")
+            lines.append(f"| {name} | {c.name} | {losses['content']:.3f} | {losses['style']:.3f} | {relative[0]} | {relative[1]} |")
+    if rescaled:
+        lines += ["", f"Trained with other loss weights for that style, scored here with the reference's: {', '.join(rescaled)}."]
     if skipped:
         lines += ["", f"Not compared (trained with another loss definition for that style): {', '.join(skipped)}."]
     return lines
 
 
+SCALED_TERMS = {"content": "content_weight", "style": "style_weight"}  # metric: the loss option it is linear in
+
+
 def loss_definition(column: Column) -> tuple[dict, int | None]:
-    """What a style's loss values depend on: the loss options for that style and the painting's size."""
-    return column.card.loss.for_style(column.style), column.style.size
+    """What a style's loss values depend on, beyond the (non-zero) weights of the terms: the loss options and the
+    painting's size."""
+    options = column.card.loss.for_style(column.style)
+    return {k: v == 0 if k in SCALED_TERMS.values() else v for k, v in options.items()}, column.style.size
+
+
+def on_reference_scale(column: Column, reference: Column) -> tuple[dict[str, float], bool]:
+    """The column's mean content and style losses as the reference's loss weights would score them, and whether
+    its own weights differ."""
+    own, theirs = column.card.loss.for_style(column.style), reference.card.loss.for_style(reference.style)
+    ratios = {metric: theirs[weight] / own[weight] if own[weight] else 1.0 for metric, weight in SCALED_TERMS.items()}
+    return {metric: column.mean(metric) * ratio for metric, ratio in ratios.items()}, any(r != 1 for r in ratios.values())
 
 
 def training_table(columns: list[Column]) -> list[str]:

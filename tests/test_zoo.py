@@ -14,6 +14,9 @@ SHIPPED = [path for path in ALL_SHIPPED if read_card(path).architecture == "tran
 MULTI_STYLE = REPO / "checkpoints" / "multi_style.safetensors"
 needs_shipped = pytest.mark.skipif(not SHIPPED, reason="no trained styles in checkpoints/ yet")
 needs_multi_style = pytest.mark.skipif(not MULTI_STYLE.is_file(), reason="checkpoints/multi_style.safetensors is not trained yet")
+ADAPTED = REPO / "checkpoints" / "adapted" / "the_scream.safetensors"  # learned on the base below in minutes
+ADAPTATION_BASE = REPO / "checkpoints" / "adapted" / "multi_style_base.safetensors"
+needs_adapted = pytest.mark.skipif(not ADAPTED.is_file(), reason="no adapted style shipped in checkpoints/adapted/")
 
 
 def photo() -> torch.Tensor:
@@ -96,3 +99,23 @@ def test_each_style_of_the_shipped_multi_style_model_paints_differently():
         assert (a - image).abs().mean() > 0.05, f"{card.style_names[i]} barely changes the photo"
         for j in range(i + 1, len(outputs)):
             assert (a - outputs[j]).abs().mean() > 0.02, f"{card.style_names[i]} and {card.style_names[j]} paint alike"
+
+
+@needs_adapted
+def test_shipped_adapted_style_keeps_the_base_convolutions_and_documents_its_time_and_losses():
+    card, base = read_card(ADAPTED), read_card(ADAPTATION_BASE)
+    assert card.architecture == "transformer_net" and card.name not in base.style_names  # a painting new to the base
+    assert base.name in card.training.base and card.training.steps == 500
+    assert card.training.seconds <= 20 * 60  # the goal: a tenth of a per-style model's hours
+    # Only the new style's scales and shifts trained: every convolution is the base's, bit for bit.
+    adapted, _ = load_style_model(ADAPTED)
+    base_net, _ = load_style_model(ADAPTATION_BASE)
+    convolutions = lambda net: [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    pairs = list(zip(convolutions(adapted), convolutions(base_net), strict=True))
+    assert pairs and all(torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias) for a, b in pairs)
+    # Its losses beside the per-style model's, as checkpoints/README.md prints them (evaluate.py record=true).
+    e, reference = card.evaluation[card.name], read_card(REPO / "checkpoints" / f"{card.name}.safetensors")
+    r = reference.evaluation[card.name]
+    row = (f"| {card.name} | adapted (scales and shifts) | {card.training.seconds / 60:.0f} min | {e.content:.3f} | {e.style:.3f} "
+           f"| {100 * (e.content / r.content - 1):+.1f} % | {100 * (e.style / r.style - 1):+.1f} % |")
+    assert row in (REPO / "checkpoints" / "README.md").read_text()

@@ -4,8 +4,8 @@
         --curve "udnie:adapted=runs/udnie/adapt" --curve "udnie:per-style=runs/udnie/per_style" \\
         --curve "the_scream:adapted=runs/the_scream/adapt" --output docs/adaptation.png
 
-Each --curve is STYLE:LABEL=RUN: a training run folder (its csv/metrics.csv, written by logger=csv) whose
-validation losses (`val/content`, `val/style`) and training time (`time/train_minutes`, logged at every
+Each --curve is STYLE:LABEL=RUN: a training run folder (its csv/metrics.csv, written by logger=csv) or such a
+metrics .csv file, whose validation losses (`val/content`, `val/style`) and training time (`time/train_minutes`, logged at every
 validation) make one line. Each style is measured against a reference model, by default the shipped one-style
 model of that name (--reference STYLE=MODEL for another): its evaluated means (`evaluate.py record=true`) are
 drawn as a point at its training time, with a dashed line 15 % above them. The table printed says when each

@@ -5,11 +5,11 @@
         --curve "the_scream:adapted=runs/the_scream/adapt" --output docs/adaptation.png
 
 Each --curve is STYLE:LABEL=RUN: a training run folder (its csv/metrics.csv, written by logger=csv) or such a
-metrics .csv file, whose validation losses (`val/content`, `val/style`) and training time (`time/train_minutes`, logged at every
-validation) make one line. Each style is measured against a reference model, by default the shipped one-style
-model of that name (--reference STYLE=MODEL for another): its evaluated means (`evaluate.py record=true`) are
-drawn as a point at its training time, with a dashed line 15 % above them. The table printed says when each
-curve first came within 15 % of the reference in both losses.
+metrics .csv file, whose validation losses (`val/content`, `val/style`) and training time (`time/train_minutes`,
+logged at every validation) make one line. Each style is measured against a reference model, by default the
+shipped one-style model of that name (--reference STYLE=MODEL for another): its evaluated means (`evaluate.py
+record=true`) are drawn as a point at its training time, with a dashed line 15 % above them. The table printed
+says when each curve first came within 15 % of the reference in both losses.
 
 The runs' validation should use the photos the reference was evaluated on (`data.eval_max_images` large enough
 for the whole eval folder) at the same size.

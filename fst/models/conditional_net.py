@@ -124,20 +124,24 @@ class ConditionalTransformerNet(nn.Module):
             y = layer(y, style)
         return finish(self.output(y), height, width, self.output_activation)
 
+    def one_style_network(self) -> TransformerNet:
+        """An untrained TransformerNet with this network's options: the twin that one of its styles becomes."""
+        return TransformerNet(norm="instance", **{k: v for k, v in self.config.items() if k != "num_styles"})
+
 
 def _convolutions(net: nn.Module) -> list[nn.Module]:
     return [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
 
 
 @torch.no_grad()
-def to_single_style(net: ConditionalTransformerNet, style: torch.Tensor) -> TransformerNet:
-    """The plain TransformerNet that paints ``style`` (a (S,) vector of weights) exactly as ``net`` does.
+def to_single_style(net: nn.Module, style: torch.Tensor) -> nn.Module:
+    """The one-style network (TransformerNet for a ConditionalTransformerNet) that paints ``style`` (a (S,) vector
+    of weights) exactly as the multi-style ``net`` does.
 
     The convolutions are shared, so they carry over; each conditional norm's style-weighted scale and shift
     become the affine weights of a plain instance norm.
     """
-    options = {k: v for k, v in net.config.items() if k != "num_styles"}
-    plain = TransformerNet(norm="instance", **options)
+    plain = net.one_style_network()
     plain_norms = [m for m in plain.modules() if isinstance(m, nn.InstanceNorm2d)]
     conditional_norms = [m for m in net.modules() if isinstance(m, ConditionalInstanceNorm2d)]
     for target, source in zip(_convolutions(plain), _convolutions(net), strict=True):
@@ -149,7 +153,7 @@ def to_single_style(net: ConditionalTransformerNet, style: torch.Tensor) -> Tran
     return plain.eval()
 
 
-def extract_style(net: ConditionalTransformerNet, card: ModelCard, weights: torch.Tensor, name: str) -> tuple[TransformerNet, ModelCard]:
+def extract_style(net: nn.Module, card: ModelCard, weights: torch.Tensor, name: str) -> tuple[nn.Module, ModelCard]:
     """A one-style model (network and card) that paints ``weights`` of a multi-style model's styles.
 
     A single style keeps its own spec and loss weight; a mix becomes a new style called ``name``.
@@ -162,10 +166,10 @@ def extract_style(net: ConditionalTransformerNet, card: ModelCard, weights: torc
 
 
 @torch.no_grad()
-def add_styles(net: ConditionalTransformerNet, count: int) -> ConditionalTransformerNet:
+def add_styles(net: nn.Module, count: int) -> nn.Module:
     """``net`` with ``count`` more styles: the same weights, and each new style's scale and shift starting at the
     mean of the existing styles' (a neutral start for learning a new painting)."""
-    grown = ConditionalTransformerNet(**{**net.config, "num_styles": net.num_styles + count})
+    grown = type(net)(**{**net.config, "num_styles": net.num_styles + count})
     state = net.state_dict()
     for key, value in grown.state_dict().items():
         if is_per_style(key):
@@ -176,12 +180,12 @@ def add_styles(net: ConditionalTransformerNet, count: int) -> ConditionalTransfo
 
 
 @torch.no_grad()
-def keep_styles(net: ConditionalTransformerNet, card: ModelCard, indices: tuple[int, ...]) -> tuple[nn.Module, ModelCard]:
+def keep_styles(net: nn.Module, card: ModelCard, indices: tuple[int, ...]) -> tuple[nn.Module, ModelCard]:
     """Only the styles ``indices`` of a multi-style model: a one-style model for one, else a smaller multi-style one."""
     if len(indices) == 1:
         weights = torch.nn.functional.one_hot(torch.tensor(indices[0]), net.num_styles).float()
         return extract_style(net, card, weights, card.styles[indices[0]].name)
-    kept = ConditionalTransformerNet(**{**net.config, "num_styles": len(indices)})
+    kept = type(net)(**{**net.config, "num_styles": len(indices)})
     rows = list(indices)
     kept.load_state_dict({k: v[rows] if is_per_style(k) else v for k, v in net.state_dict().items()})
     styles = tuple(card.styles[i] for i in indices)

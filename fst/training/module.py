@@ -278,8 +278,13 @@ class StyleTransferModule(pl.LightningModule):
             output = self(images, style_ids)
             per_style.append(self.criterion(output, images, style_ids))
             stylized.append(output)
-            if len(self.trained) > 1:
-                self.log_dict({f"val/{k}/{style.name}": per_style[-1][k] for k in ("content", "style")},
+            suffix = f"/{style.name}" if len(self.trained) > 1 else ""
+            if suffix:
+                self.log_dict({f"val/{k}{suffix}": per_style[-1][k] for k in ("content", "style")},
+                              batch_size=len(images), sync_dist=True)
+            if self.teachers is not None:  # the student's losses as a share of its teacher's: 1.0 paints as well
+                teacher = self.criterion(self.teachers[position](images).float(), images, style_ids)
+                self.log_dict({f"val/{k}_vs_teacher{suffix}": per_style[-1][k] / teacher[k] for k in ("content", "style")},
                               batch_size=len(images), sync_dist=True)
         mean = {k: torch.stack([losses[k] for losses in per_style]).mean() for k in per_style[0]}
         self.log_dict({f"val/{k}": v for k, v in mean.items()}, batch_size=len(images), sync_dist=True)

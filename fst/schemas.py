@@ -289,6 +289,7 @@ class AppSchema(StylizerSchema):
     keep_minutes: float = MISSING
     batch_size: int = MISSING
     webcam_size: int = MISSING
+    webcam_model: Optional[str] = MISSING
     temporal: Any = None
 
     def check(self) -> None:

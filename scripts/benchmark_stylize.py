@@ -1,10 +1,16 @@
-"""Benchmark stylization: latency, images/s and peak memory per size, batch, precision and eager vs
+"""Benchmark stylization: latency, images/s and peak memory per model, size, batch, precision and eager vs
 compiled, and PyTorch vs ONNX Runtime (prints numbers and writes a markdown table; not a test).
 
     python scripts/benchmark_stylize.py                                   # the default grid on this machine
     python scripts/benchmark_stylize.py --sizes 512 1920x1080 --precisions bf16 --compile on
-    python scripts/benchmark_stylize.py --ckpt checkpoints/starry_night.safetensors --output table.md
+    python scripts/benchmark_stylize.py --ckpts checkpoints/starry_night.safetensors --output table.md
     python scripts/benchmark_stylize.py --sizes 512 1024 --batches 1 --precisions fp32 bf16 int8 --backends torch onnxruntime
+    # real time: the full and the light network on video frames, every CPU path, side by side
+    python scripts/benchmark_stylize.py --ckpts candy multi_style_fast --sizes 640x360 1280x720 --batches 1 4 \
+        --precisions fp32 bf16 int8 --backends torch onnxruntime --repeats 10
+
+With several models, a summary follows the table: each model's fastest path per size and batch, and its
+speed against the first model's fastest. A multi-style model paints its first style.
 
 Each CPU configuration runs in a fresh process so its peak RSS is its own; on CUDA the peak is
 ``torch.cuda.max_memory_allocated``. Sizes above --tile-size go through the tiled path. Compilation
@@ -28,6 +34,7 @@ from fst.config import compose
 from fst.inference.device import pick_device
 from fst.inference.stylizer import Stylizer
 from fst.models import load_style_model, resolve_model
+from fst.models.conditional_net import is_multi_style
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -41,7 +48,7 @@ def measure(ckpt: str, device: str, width: int, height: int, batch: int, precisi
     net = load_style_model(resolve_model(ckpt))[0]
     device = pick_device(device)
     options = [f"device={device}", f"precision={precision}", f"backend={backend}", f"compile={compile}", f"tile_size={tile_size}"]
-    stylizer = Stylizer.from_config(net, compose("stylize", ["ckpt=x", "input=x", *options]))
+    stylizer = Stylizer.from_config(net, compose("stylize", ["ckpt=x", "input=x", *options]), style=first_style(net))
     images = torch.rand(batch, 3, height, width)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
@@ -61,6 +68,7 @@ def measure(ckpt: str, device: str, width: int, height: int, batch: int, precisi
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
+        "model": ckpt,
         "device": device.type,
         "size": f"{width}x{height}",
         "batch": batch,
@@ -74,10 +82,33 @@ def measure(ckpt: str, device: str, width: int, height: int, batch: int, precisi
     }
 
 
+def first_style(net: torch.nn.Module) -> torch.Tensor | None:
+    """A multi-style network's weights for its first style; None for a one-style network."""
+    return torch.eye(net.num_styles)[0] if is_multi_style(net) else None
+
+
 def prepare_onnx(ckpt: str, precision: str, backend: str) -> None:
     """Make and cache the ONNX model that a configuration will run (see fst.inference.onnx_runtime)."""
     net = load_style_model(resolve_model(ckpt))[0]
-    Stylizer.from_config(net, compose("stylize", ["ckpt=x", "input=x", "device=cpu", f"precision={precision}", f"backend={backend}"]))
+    options = ["ckpt=x", "input=x", "device=cpu", f"precision={precision}", f"backend={backend}"]
+    Stylizer.from_config(net, compose("stylize", options), style=first_style(net))
+
+
+def summary(rows: list[dict]) -> list[str]:
+    """Per size and batch, each model's fastest configuration and its speed against the first model's fastest."""
+    lines = ["| size | batch | model | fastest path | images/s | against the first |", "|---|---|---|---|---|---|"]
+    for size, batch in dict.fromkeys((row["size"], row["batch"]) for row in rows):  # in the table's order
+        fastest = {}
+        for row in rows:
+            if (row["size"], row["batch"]) == (size, batch):
+                best = fastest.get(row["model"])
+                if best is None or row["images_per_s"] > best["images_per_s"]:
+                    fastest[row["model"]] = row
+        reference = next(iter(fastest.values()))["images_per_s"]
+        for model, row in fastest.items():
+            path = f"{row['precision']}, {row['backend']}" + (", compiled" if row["mode"] == "compiled" else "")
+            lines.append(f"| {size} | {batch} | {model} | {path} | {row['images_per_s']:.2f} | {row['images_per_s'] / reference:.1f}x |")
+    return lines
 
 
 def in_fresh_process(function, *args):
@@ -93,7 +124,7 @@ def runs_on(backend: str, precision: str) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ckpt", default="starry_night", help="a style model: a shipped name or a file")
+    parser.add_argument("--ckpts", "--ckpt", nargs="+", default=["starry_night"], help="style models: shipped names or files")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--sizes", nargs="+", default=["256", "512", "1024", "1920x1080", "3840x2160"])
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 4])
@@ -121,27 +152,33 @@ def main() -> None:
                     if not runs_on(backend, precision):
                         continue
                     for compile in [False] if tiled or backend == "onnxruntime" else compiles:  # tiles run the eager network
-                        configs.append((args.ckpt, args.device, width, height, batch, precision, backend, compile, args.repeats, args.tile_size))
+                        for ckpt in args.ckpts:
+                            configs.append((ckpt, args.device, width, height, batch, precision, backend, compile, args.repeats, args.tile_size))
 
     if device.type == "cpu":
         for config in {c[:1] + c[5:7] for c in configs if c[6] == "onnxruntime"}:
             in_fresh_process(prepare_onnx, *config)  # exported (and quantized) once, outside the measured processes
 
-    rows = []
-    header = "| device | size | batch | precision | backend | mode | latency (s) | images/s | peak memory (MB) |"
+    rows, lines = [], []
+    header = "| model | device | size | batch | precision | backend | mode | latency (s) | images/s | peak memory (MB) |"
     print(header)
     for config in configs:
         # on CPU a fresh process per configuration: its peak RSS is its own
         row = in_fresh_process(measure, *config) if device.type == "cpu" else measure(*config)
         mode = row["mode"] + (", tiled" if row["tiled"] else "")
         line = (
-            f"| {row['device']} | {row['size']} | {row['batch']} | {row['precision']} | {row['backend']} | {mode} | "
+            f"| {row['model']} | {row['device']} | {row['size']} | {row['batch']} | {row['precision']} | {row['backend']} | {mode} | "
             f"{row['latency_s']:.3f} | {row['images_per_s']:.2f} | {row['peak_mb']:.0f} |"
         )
         print(line, flush=True)
-        rows.append(line)
+        rows.append(row)
+        lines.append(line)
     name = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    table = "\n".join([f"Stylization benchmark on {name} (torch {torch.__version__})", "", header, "|---|---|---|---|---|---|---|---|---|", *rows])
+    table = [f"Stylization benchmark on {name} (torch {torch.__version__})", "", header, "|---" * 10 + "|", *lines]
+    if len(args.ckpts) > 1:
+        table += ["", *summary(rows)]
+        print("\n" + "\n".join(summary(rows)))
+    table = "\n".join(table)
     args.output.write_text(table + "\n")
     print(f"\nwrote {args.output}")
 

@@ -300,9 +300,34 @@ def test_webcam_frames_come_back_small_with_the_frame_rate(app, tmp_path):
     stylizer = session["stylizer"]
     output, rate, session = handlers.webcam(frame, "toy", "", 1.0, False, session)
     assert session["stylizer"] is stylizer  # one network per stream, not per frame
-    assert float(rate.split()[0]) > 0 and rate.endswith("at 40x30")
+    assert float(rate.split()[0]) > 0 and rate.endswith("at 40x30 (toy)")
     _, _, session = handlers.webcam(frame, "toy", "", 0.5, False, session)
     assert session["stylizer"] is not stylizer  # new options, a new network
+
+
+def test_the_webcam_paints_the_chosen_style_with_the_light_model_when_it_has_it(app, tmp_path):
+    from fst.models.light_net import ConditionalLightNet
+
+    light = ConditionalLightNet(num_styles=3, channels=16, num_residual_blocks=1, output_activation="none").eval()
+    card = toy_card(light, name="fast").replace(styles=tuple(toy_card(light, n).styles[0] for n in MIX_STYLES))
+    save_style_model(light, tmp_path / "fast.safetensors", card, dtype="float32")
+    files = {"toy": Path(app.cfg.models) / "toy.safetensors", "trio": Path(app.cfg.models) / "nested" / "trio.safetensors",
+             "fast": tmp_path / "fast.safetensors"}
+    gallery = {name: StyleModel(name, path, read_card(path), Path("unused.jpg")) for name, path in files.items()}
+    cfg = app.cfg.copy()
+    cfg.webcam_size, cfg.webcam_model = 40, "fast"
+    handlers = Handlers(cfg, gallery, tmp_path)
+    assert handlers.webcam_painter("trio", "starry:1,scream:3") == ("fast", "starry:0.25,scream:0.75")
+    assert handlers.webcam_painter("trio", "wave") == ("fast", "wave:1")
+    assert handlers.webcam_painter("toy", "") == ("toy", "")  # a style the light model does not paint
+    frame = np.asarray(random_image((120, 90), seed=7))
+    output, rate, session = handlers.webcam(frame, "trio", "wave", 1.0, False, None)
+    assert output.shape == (30, 40, 3) and rate.endswith("(fast)") and session["stylizer"].net.num_styles == 3
+    direct, _, _ = handlers.webcam(frame, "fast", "wave", 1.0, False, None)
+    assert np.array_equal(output, direct)
+    cfg.webcam_model = "nowhere"
+    with pytest.raises(FstError, match="webcam_model=nowhere is not a model of this app"):
+        build_gallery(cfg, tmp_path / "thumbnails")
 
 
 # --- temporary files, and the command ---

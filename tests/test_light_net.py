@@ -150,6 +150,20 @@ def test_light_networks_export_to_onnx_and_int8(tmp_path):
     assert (output - reference).abs().mean() < 0.1 * reference.abs().mean()
 
 
+def test_int8_stylizing_a_multi_style_model_calibrates_each_style(tmp_path, monkeypatch):
+    """The cached INT8 model of precision=int8 is made without a card: its calibration finds the style input itself."""
+    monkeypatch.setenv("FST_CACHE_DIR", str(tmp_path / "cache"))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for seed in range(3):
+        random_image((80, 72), seed=seed).save(photos / f"{seed}.png")
+    net = light_net(conditional=True)
+    image = torch.rand(1, 3, 64, 64)
+    int8 = make_stylizer(net, precision="int8", calibration=str(photos), calibration_size=64, style=one_hot(1))(image)
+    fp32 = make_stylizer(net, precision="fp32", style=one_hot(1))(image)
+    assert (int8 - fp32).abs().mean() < 0.1 * fp32.abs().mean()
+
+
 def test_a_light_model_file_round_trips_and_stylizes_odd_sizes(tmp_path):
     net = light_net()
     path = save_style_model(net, tmp_path / "light.safetensors", toy_card(net, "light"), dtype="float16")
@@ -158,3 +172,17 @@ def test_a_light_model_file_round_trips_and_stylizes_odd_sizes(tmp_path):
     image = torch.rand(1, 3, 51, 77)
     out = make_stylizer(loaded, precision="fp32")(image)
     assert out.shape == image.shape and 0 <= out.min() and out.max() <= 1
+
+
+def test_the_models_table_lists_each_models_work_per_video_frame(tmp_path, monkeypatch):
+    import fst.models.zoo as zoo
+
+    light, full = light_net(conditional=True), make_net().eval()
+    save_style_model(light, tmp_path / "fast.safetensors", toy_card(light, "fast").replace(
+        styles=tuple(toy_card(light, n).styles[0] for n in NAMES)), dtype="float16")
+    save_style_model(full, tmp_path / "full.safetensors", toy_card(full, "full"), dtype="float16")
+    monkeypatch.setattr(zoo, "CHECKPOINTS_DIR", tmp_path)
+    rows = [line.split(" | ") for line in zoo.shipped_models_table().splitlines()]
+    assert rows[0][-1] == "GMAC / 640x360 frame |"
+    work = {row[0].removeprefix("| "): float(row[-1].removesuffix(" |")) for row in rows[2:]}
+    assert work["full"] == pytest.approx(35.4, abs=0.1) and work["fast"] < 5

@@ -102,4 +102,7 @@ def build_gallery(cfg: DictConfig, folder: Path) -> dict[str, StyleModel]:
         gallery[name] = StyleModel(name, path, card, thumbnail(path, card, cfg, folder / f"{index}.jpg"))
     if not gallery:
         raise FstError(f"no style models to offer: none ship with this install and models={cfg.models} has none that load")
+    if cfg.webcam_model is not None and cfg.webcam_model not in gallery:
+        raise FstError(f"webcam_model={cfg.webcam_model} is not a model of this app; give one of {', '.join(gallery)} "
+                       "(or webcam_model=null: the webcam runs the chosen model)")
     return gallery

@@ -96,14 +96,29 @@ class Handlers:
         with self._answers(None):
             key = (model, mix, strength, preserve_color)
             if session is None or session["key"] != key:  # a network per stream, built when its options change
-                stylizer, _ = build_stylizer(self.config(model, mix, strength, preserve_color, None))
-                session = {"key": key, "stylizer": stylizer, "times": deque(maxlen=20)}
+                painter, painted = self.webcam_painter(model, mix)
+                stylizer, _ = build_stylizer(self.config(painter, painted, strength, preserve_color, None))
+                session = {"key": key, "stylizer": stylizer, "painter": painter, "times": deque(maxlen=20)}
             height, width = frame_size(*frame.shape[:2], self.cfg.webcam_size)
             output = next(stylized_frames(iter([frame[..., :3]]), session["stylizer"], 1, (height, width), None))
             times = session["times"]
             times.append(time.perf_counter())
             rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
-            return output, f"{rate:.1f} frames/s at {width}x{height}", session
+            return output, f"{rate:.1f} frames/s at {width}x{height} ({session['painter']})", session
+
+    def webcam_painter(self, model: str, mix: str | None) -> tuple[str, str | None]:
+        """The model and mix the webcam runs: the light ``webcam_model`` in the chosen style (or mix) when it paints
+        every style of it, else the chosen model itself."""
+        light = self.cfg.webcam_model
+        if light is None or light == model:
+            return model, mix
+        chosen = self.model(model).card
+        weights, _ = chosen_style(chosen, (mix or "").strip() or None)
+        painted = {chosen.name: 1.0} if weights is None else {
+            name: weight for name, weight in zip(chosen.style_names, weights.tolist()) if weight > 0}
+        if not set(painted) <= set(self.model(light).card.style_names):
+            return model, mix
+        return light, ",".join(f"{name}:{weight:g}" for name, weight in painted.items())
 
     def config(self, model: str, mix: str | None, strength: float, preserve_color: bool, size: str | int | None,
                **extra) -> DictConfig:

@@ -58,6 +58,14 @@ def calibration_inputs(folder: str | Path, size: int, num_styles: int | None) ->
     return inputs
 
 
+def num_styles(model) -> int | None:
+    """How many style weights an ONNX style model's ``style`` input takes (a multi-style model); None without one."""
+    for value in model.graph.input:
+        if value.name == "style":
+            return value.type.tensor_type.shape.dim[1].dim_value
+    return None
+
+
 def conv_layers(model) -> dict[str, tuple[str, str]]:
     """Each Conv node of an ONNX graph: its (module name in the PyTorch network, role), by node name.
 
@@ -110,8 +118,7 @@ def quantize_onnx(float_model: Path, output: Path, card: ModelCard | None, calib
     unknown = set(keep_float) - set(ROLES)
     if unknown:
         raise FstError(f"keep_float: {', '.join(sorted(unknown))} is not a role; use {', '.join(ROLES)}")
-    num_styles = card.network.get("num_styles") if card else None
-    inputs = calibration_inputs(calibration, size, num_styles)
+    inputs = calibration_inputs(calibration, size, num_styles(onnx.load(str(float_model), load_external_data=False)))
 
     class Photos(CalibrationDataReader):
         def __init__(self):

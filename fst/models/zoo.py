@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fst.errors import FstError
 from fst.models.card import describe
+from fst.models.cost import multiply_adds
 from fst.models.files import read_card
+from fst.models.registry import build_network
 from fst.resources import CHECKPOINTS_DIR
 
 METRICS = ("content", "style", "ssim", "psnr", "seconds")  # the evaluation figures the table shows
@@ -32,20 +35,26 @@ def resolve_model(ref: str | Path, option: str = "ckpt") -> Path:
 
 
 def shipped_models_table() -> str:
-    """A markdown table of the shipped models: name, architecture, styles, training and evaluation figures."""
+    """A markdown table of the shipped models: name, architecture, styles, work per 640x360 video frame, training and
+    evaluation figures."""
     lines = [
-        "| name | architecture | style(s) | steps | image size | content loss | style loss | SSIM | PSNR (dB) | s / image |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| name | architecture | style(s) | steps | image size | content loss | style loss | SSIM | PSNR (dB) | s / image "
+        "| GMAC / 640x360 frame |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    work = {}  # GMAC per frame, by architecture and options: the weights do not change it
     for name, path in shipped_models().items():
         card = read_card(path)
+        key = (card.architecture, json.dumps(card.network, sort_keys=True))
+        if key not in work:
+            work[key] = multiply_adds(build_network(card.architecture, card.network), 360, 640) / 1e9
         figures = "? | ? | ? | ? | ?"
         if card.evaluation:  # a multi-style model: the means over its styles
             mean = {m: sum(getattr(e, m) for e in card.evaluation.values()) / len(card.evaluation) for m in METRICS}
             figures = " | ".join(f"{mean[m]:.{2 if m == 'psnr' else 3}f}" for m in METRICS)
         lines.append(
             f"| {name} | {card.architecture} | {', '.join(card.style_names)} | {card.training.steps} | "
-            f"{card.training.image_size or '?'} | {figures} |"
+            f"{card.training.image_size or '?'} | {figures} | {work[key]:.1f} |"
         )
     return "\n".join(lines)
 

@@ -1,11 +1,15 @@
-"""The pictures of a multi-style model: a gallery row per style, and a strip mixing two styles (writes JPEGs).
+"""The pictures of a multi-style model: a gallery row per style, a strip mixing two styles, and the model beside the
+one-style models of its styles (writes JPEGs).
 
     python scripts/multi_style_figures.py --ckpt multi_style --photos a.jpg b.jpg c.jpg --gallery docs/multi_style_gallery.jpg
     python scripts/multi_style_figures.py --ckpt multi_style --photos a.jpg --mix starry_night great_wave --strip docs/multi_style_mix.jpg
+    python scripts/multi_style_figures.py --ckpt multi_style_fast --photos a.jpg b.jpg --side-by-side docs/light_side_by_side.jpg
 
 The gallery has a row per style: its painting (from --style-dir, where it is there) and each photo in that style.
 The strip is one photo painted from the first style of --mix to the second in --steps steps (weights 1:0, 0.75:0.25,
-... 0:1), the mixes `stylize style=a:0.75,b:0.25` paints. Photos are resized (short side) and centre-cropped to --size.
+... 0:1), the mixes `stylize style=a:0.75,b:0.25` paints. The side-by-side picture has a row per style: its painting,
+then each photo painted by the shipped one-style model of that style and by this model. Photos are resized (short
+side) and centre-cropped to --size.
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ from fst.io import atomic_path
 from fst.models import load_style_model, resolve_model
 
 
-def paint(net: torch.nn.Module, photo: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+def paint(net: torch.nn.Module, photo: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """``photo`` painted by ``net``: in the style ``weights`` of a multi-style network, or by a one-style one."""
+    inputs = (photo[None],) if weights is None else (photo[None], weights[None])
     with torch.no_grad():
-        return net(photo[None], weights[None])[0].clamp(0, 1)
+        return net(*inputs)[0].clamp(0, 1)
 
 
 def painting_tile(style_dir: Path, name: str, size: int) -> torch.Tensor:
@@ -58,6 +64,8 @@ def main() -> None:
     parser.add_argument("--mix", nargs=2, metavar=("FROM", "TO"), help="the two styles of the strip")
     parser.add_argument("--steps", type=int, default=5, help="pictures in the strip, both ends included")
     parser.add_argument("--strip", type=Path, help="write the strip here (the first photo, --mix in --steps steps)")
+    parser.add_argument("--side-by-side", type=Path,
+                        help="write here each style's shipped one-style model beside this model, a row per style")
     args = parser.parse_args()
     net, card = load_style_model(resolve_model(args.ckpt, option="--ckpt"))
     if not card.multi_style:
@@ -86,6 +94,15 @@ def main() -> None:
         labels = [first if t == 0 else second if t == 1 else f"{round(100 * (1 - t))} : {round(100 * t)}" for t in steps]
         row = [photos[0], *(paint(net, photos[0], weights) for weights in mixes)]
         save(labelled_grid([row], [args.photos[0].stem, *labels]), args.strip)
+    if args.side_by_side:
+        rows = [[torch.ones(3, args.size, args.size), *(p for p in photos for _ in range(2))]]
+        for name in names:
+            one_style = load_style_model(resolve_model(name, option=f"the one-style model of {name}"))[0].float().eval()
+            weights = style_weights(name, names)
+            pairs = [(paint(one_style, p), paint(net, p, weights)) for p in photos]
+            rows.append([painting_tile(args.style_dir, name, args.size), *(image for pair in pairs for image in pair)])
+        columns = ["painting", *(label for p in args.photos for label in (f"{p.stem}: one-style", f"{p.stem}: {card.name}"))]
+        save(labelled_grid(rows, columns, row_names=["photo", *names]), args.side_by_side)
 
 
 if __name__ == "__main__":

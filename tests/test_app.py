@@ -308,7 +308,7 @@ def test_webcam_frames_come_back_small_with_the_frame_rate(app, tmp_path):
 def test_the_webcam_paints_the_chosen_style_with_the_light_model_when_it_has_it(app, tmp_path):
     from fst.models.light_net import ConditionalLightNet
 
-    light = ConditionalLightNet(num_styles=3, channels=16, num_residual_blocks=1, output_activation="none").eval()
+    light = ConditionalLightNet(num_styles=3, channels=[8, 16], num_residual_blocks=1, output_activation="none").eval()
     card = toy_card(light, name="fast").replace(styles=tuple(toy_card(light, n).styles[0] for n in MIX_STYLES))
     save_style_model(light, tmp_path / "fast.safetensors", card, dtype="float32")
     files = {"toy": Path(app.cfg.models) / "toy.safetensors", "trio": Path(app.cfg.models) / "nested" / "trio.safetensors",

@@ -63,7 +63,7 @@ def test_a_light_network_does_a_tenth_of_the_work_of_transformer_net():
     full, light = multiply_adds(make_net().eval(), frame), multiply_adds(light_net(), frame)
     assert 34e9 < full < 36e9  # TransformerNet: about 35 GMAC per 640x360 frame
     assert light < full / 8
-    assert sum(p.numel() for p in light_net().parameters()) < 0.3e6
+    assert sum(p.numel() for p in light_net().parameters()) < 1.1e6
 
 
 def test_one_style_of_a_conditional_light_network_is_a_light_network_painting_it():
@@ -81,13 +81,13 @@ def test_one_style_of_a_conditional_light_network_is_a_light_network_painting_it
 
 def test_tiled_equals_untiled_and_mixes_paint_between_their_styles():
     net = light_net(conditional=True)
-    image = torch.from_numpy(np.array(random_image((300, 220), seed=4))).permute(2, 0, 1).float().div(255)[None]
+    image = torch.from_numpy(np.array(random_image((600, 440), seed=4))).permute(2, 0, 1).float().div(255)[None]
     mix = torch.tensor([0.5, 0.0, 0.5])
     full = make_stylizer(net, precision="fp32", tile_size=4096, style=mix)(image)
-    tiled = make_stylizer(net, precision="fp32", tile_size=128, tile_overlap=64, stats_size=4096, style=mix)(image)
+    # The trunk at 1/8 of the resolution sees about 100 pixels around each pixel: the default overlap (128) covers it.
+    tiled = make_stylizer(net, precision="fp32", tile_size=256, tile_overlap=128, stats_size=4096, style=mix)(image)
     difference = (tiled - full).abs()[..., 8:-8, 8:-8]
-    # seams at most 0.03 (of 1) on this random network, whose strong random scales magnify them
-    assert difference.max() < 0.03 and difference.mean() < 1e-3
+    assert difference.max() < 0.02 and difference.mean() < 1e-4
     first, third = (make_stylizer(net, precision="fp32", style=one_hot(i))(image) for i in (0, 2))
     assert (full - first).abs().mean() > 0.01 and (full - third).abs().mean() > 0.01
 
@@ -120,7 +120,7 @@ def test_a_conditional_light_network_trains_several_styles_from_their_teachers(t
     with open(tmp_path / "run" / "csv" / "metrics.csv") as f:
         header = f.readline().strip().split(",")
     assert {"val/style_vs_teacher/a", "val/style_vs_teacher/b", "val/content_vs_teacher/a"} <= set(header)
-    assert read_card(export).network["channels"] == 64
+    assert read_card(export).network["channels"] == [32, 128]
 
 
 def test_light_networks_export_to_onnx_and_int8(tmp_path):
@@ -141,7 +141,7 @@ def test_light_networks_export_to_onnx_and_int8(tmp_path):
     for seed in range(4):
         random_image((80, 72), seed=seed).save(photos / f"{seed}.png")
     record = quantize_onnx(tmp_path / "trio.onnx", tmp_path / "trio.int8.onnx", card, photos, 64)
-    assert list(record.kept_float) == ["stem.1.1", "head.0.1"]  # the first and the last convolution
+    assert list(record.kept_float) == ["stem.1.1", "up.1.1", "head.0.1"]  # the first, upsampling and last ones
     images = torch.rand(2, 3, 64, 64)
     weights = one_hot(2).expand(2, -1)
     output = onnx_runtime.OnnxNetwork(tmp_path / "trio.int8.onnx")(images, weights)

@@ -1,17 +1,17 @@
-"""LightNet: a style network for real time on a CPU, a tenth of TransformerNet's work per frame.
+"""LightNet: a style network for real time on a CPU, an eighth of TransformerNet's work per frame.
 
 TransformerNet spends most of its time where a CPU is slowest: the 9x9 convolutions and the upsampling decoder
 run at full and half resolution, where thin layers are limited by memory traffic rather than arithmetic. LightNet
-works at a quarter of the resolution throughout (as ESPCN does for super-resolution):
+never works above a quarter of the resolution (as ESPCN does for super-resolution):
 
 - the stem folds each 4x4 pixel block into 48 channels (pixel unshuffle) and a 3x3 convolution reads them;
-- residual blocks at a quarter of the resolution do the painting;
-- the head predicts the 48 values of each 4x4 output block and unfolds them (pixel shuffle).
+- a stride-2 convolution takes that to an eighth of the resolution, where wide residual blocks paint (wide
+  layers keep a CPU's vector units busy, and each 3x3 convolution there sees 24 pixels across);
+- an upsampling convolution brings the painting back to a quarter, added to the stem's features (the photo's
+  edges), and the head predicts the 48 values of each 4x4 output block and unfolds them (pixel shuffle).
 
-Measured on a 2-core Xeon (bf16, compiled, 640x360): 106 frames/s against TransformerNet's 14, where a
-half-resolution stage (pixel unshuffle by 2, a stride-2 convolution, an upsampling convolution) ran at 75-86
-(docs/performance.md). ``ConditionalLightNet`` is the multi-style version (conditional instance norm, as
-:mod:`fst.models.conditional_net`).
+Measured on a 2-core Xeon (bf16, compiled, 640x360) in docs/performance.md, against TransformerNet's 14 frames/s.
+``ConditionalLightNet`` is the multi-style version (conditional instance norm, as :mod:`fst.models.conditional_net`).
 """
 
 from __future__ import annotations
@@ -21,27 +21,35 @@ from torch import nn
 
 from fst.models.conditional_net import ConditionalInstanceNorm2d
 from fst.models.registry import register_architecture
-from fst.models.transformer_net import MIN_SIZE, OUTPUT_ACTIVATIONS, ConvLayer, finish, pad_to_multiple
+from fst.models.transformer_net import OUTPUT_ACTIVATIONS, ConvLayer, finish, pad_to_multiple
 
-SHUFFLE = 4  # the stem's pixel unshuffle and the head's pixel shuffle: the trunk runs at 1/4 of the resolution
+SHUFFLE = 4  # the stem's pixel unshuffle and the head's pixel shuffle
+# The trunk runs at 1/8 of the resolution: sides are padded to multiples of 8, and at least 16 pixels so that
+# the trunk's reflection padding has 2 pixels to reflect.
+SIZE_MULTIPLE = 8
+MIN_SIZE = 16
 
 
-def check_options(channels: int, num_residual_blocks: int, output_activation: str) -> None:
+def check_options(channels: list[int], num_residual_blocks: int, output_activation: str) -> None:
     """ValueErrors naming the option."""
-    if channels < 1 or num_residual_blocks < 0:
-        raise ValueError("model.channels must be >= 1 and model.num_residual_blocks >= 0")
+    if len(channels) != 2 or min(channels) < 1:
+        raise ValueError(f"model.channels must be two channel counts (a quarter, an eighth of the resolution), got {channels}")
+    if num_residual_blocks < 0:
+        raise ValueError(f"model.num_residual_blocks must be >= 0, got {num_residual_blocks}")
     if output_activation not in OUTPUT_ACTIVATIONS:
         raise ValueError(f"model.output_activation must be one of {list(OUTPUT_ACTIVATIONS)}, got {output_activation!r}")
 
 
-class _Stem(nn.Sequential):
-    def __init__(self, channels: int):
-        super().__init__(nn.PixelUnshuffle(SHUFFLE), ConvLayer(3 * SHUFFLE**2, channels, 3))
+def _stem(outer: int) -> nn.Sequential:
+    return nn.Sequential(nn.PixelUnshuffle(SHUFFLE), ConvLayer(3 * SHUFFLE**2, outer, 3))
 
 
-class _Head(nn.Sequential):
-    def __init__(self, channels: int):
-        super().__init__(ConvLayer(channels, 3 * SHUFFLE**2, 3), nn.PixelShuffle(SHUFFLE))
+def _upsampling(inner: int, outer: int) -> nn.Sequential:
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), ConvLayer(inner, outer, 3))
+
+
+def _head(outer: int) -> nn.Sequential:
+    return nn.Sequential(ConvLayer(outer, 3 * SHUFFLE**2, 3), nn.PixelShuffle(SHUFFLE))
 
 
 class _ResidualBlock(nn.Module):
@@ -71,26 +79,31 @@ class LightNet(nn.Module):
     """The one-style light network (its options are ``conf/model/light_net.yaml``).
 
     Args:
-        channels: the trunk's channels (64: about 0.28 M parameters).
-        num_residual_blocks: residual blocks in the trunk.
+        channels: ``[outer, inner]``: the channels at a quarter and at an eighth of the resolution.
+        num_residual_blocks: residual blocks at an eighth of the resolution.
         output_activation: ``none`` (raw output), ``sigmoid`` or ``tanh`` (scaled to [0, 1]).
     """
 
-    def __init__(self, channels: int, num_residual_blocks: int, output_activation: str):
+    def __init__(self, channels: list[int], num_residual_blocks: int, output_activation: str):
         super().__init__()
+        channels = [int(c) for c in channels]
         check_options(channels, num_residual_blocks, output_activation)
-        self.config = dict(channels=int(channels), num_residual_blocks=int(num_residual_blocks),
-                           output_activation=output_activation)
-        self.stem, self.stem_norm = _Stem(channels), nn.InstanceNorm2d(channels, affine=True)
-        self.residuals = nn.Sequential(*(_ResidualBlock(channels) for _ in range(num_residual_blocks)))
-        self.head = _Head(channels)
+        self.config = dict(channels=channels, num_residual_blocks=int(num_residual_blocks), output_activation=output_activation)
+        outer, inner = channels
+        self.stem, self.stem_norm = _stem(outer), nn.InstanceNorm2d(outer, affine=True)
+        self.down, self.down_norm = ConvLayer(outer, inner, 3, stride=2), nn.InstanceNorm2d(inner, affine=True)
+        self.residuals = nn.Sequential(*(_ResidualBlock(inner) for _ in range(num_residual_blocks)))
+        self.up, self.up_norm = _upsampling(inner, outer), nn.InstanceNorm2d(outer, affine=True)
+        self.head = _head(outer)
         self.output_activation = output_activation
-        self.size_multiple, self.min_size = SHUFFLE, MIN_SIZE  # attributes, so TorchScript sees them
+        self.size_multiple, self.min_size = SIZE_MULTIPLE, MIN_SIZE  # attributes, so TorchScript sees them
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2:]
-        y = torch.relu(self.stem_norm(self.stem(pad_to_multiple(x, self.size_multiple, self.min_size))))
-        return finish(self.head(self.residuals(y)), height, width, self.output_activation)
+        edges = torch.relu(self.stem_norm(self.stem(pad_to_multiple(x, self.size_multiple, self.min_size))))
+        y = self.residuals(torch.relu(self.down_norm(self.down(edges))))
+        y = edges + torch.relu(self.up_norm(self.up(y)))
+        return finish(self.head(y), height, width, self.output_activation)
 
 
 @register_architecture("conditional_light_net")
@@ -102,25 +115,31 @@ class ConditionalLightNet(nn.Module):
         channels, num_residual_blocks, output_activation: as for LightNet.
     """
 
-    def __init__(self, num_styles: int, channels: int, num_residual_blocks: int, output_activation: str):
+    def __init__(self, num_styles: int, channels: list[int], num_residual_blocks: int, output_activation: str):
         super().__init__()
+        channels = [int(c) for c in channels]
         check_options(channels, num_residual_blocks, output_activation)
         if num_styles < 1:
             raise ValueError(f"model.num_styles must be >= 1, got {num_styles}")
-        self.config = dict(num_styles=int(num_styles), channels=int(channels),
-                           num_residual_blocks=int(num_residual_blocks), output_activation=output_activation)
+        self.config = dict(num_styles=int(num_styles), channels=channels, num_residual_blocks=int(num_residual_blocks),
+                           output_activation=output_activation)
         self.num_styles = int(num_styles)
-        self.stem, self.stem_norm = _Stem(channels), ConditionalInstanceNorm2d(channels, num_styles)
-        self.residuals = nn.ModuleList([_ConditionalResidualBlock(channels, num_styles) for _ in range(num_residual_blocks)])
-        self.head = _Head(channels)
+        outer, inner = channels
+        self.stem, self.stem_norm = _stem(outer), ConditionalInstanceNorm2d(outer, num_styles)
+        self.down, self.down_norm = ConvLayer(outer, inner, 3, stride=2), ConditionalInstanceNorm2d(inner, num_styles)
+        self.residuals = nn.ModuleList([_ConditionalResidualBlock(inner, num_styles) for _ in range(num_residual_blocks)])
+        self.up, self.up_norm = _upsampling(inner, outer), ConditionalInstanceNorm2d(outer, num_styles)
+        self.head = _head(outer)
         self.output_activation = output_activation
-        self.size_multiple, self.min_size = SHUFFLE, MIN_SIZE
+        self.size_multiple, self.min_size = SIZE_MULTIPLE, MIN_SIZE
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2:]
-        y = torch.relu(self.stem_norm(self.stem(pad_to_multiple(x, self.size_multiple, self.min_size)), style))
+        edges = torch.relu(self.stem_norm(self.stem(pad_to_multiple(x, self.size_multiple, self.min_size)), style))
+        y = torch.relu(self.down_norm(self.down(edges), style))
         for block in self.residuals:
             y = block(y, style)
+        y = edges + torch.relu(self.up_norm(self.up(y), style))
         return finish(self.head(y), height, width, self.output_activation)
 
     def one_style_network(self) -> LightNet:

@@ -15,7 +15,6 @@ from fst.hardware import cpu_training_precision
 from fst.resources import CONF_DIR
 from fst.schemas import register_schemas
 
-
 # Each command's config folder under conf/. The inference commands have their own, so that the training
 # groups (style, trainer, ...) are not theirs: `stylize style=candy` picks a style of a multi-style model.
 CONFIG_DIRS = {"stylize": "inference", "export": "inference"}

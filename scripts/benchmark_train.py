@@ -51,8 +51,8 @@ from fst.data.datamodule import collate
 from fst.data.images import find_images
 from fst.losses.perceptual import gram_matrix
 from fst.losses.vgg import VGGFeatures
-from fst.resources import CONF_DIR
 from fst.models.card import StyleSpec
+from fst.resources import CONF_DIR
 from fst.training.run import build_module
 from fst.training.styles import training_styles
 

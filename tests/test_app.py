@@ -20,6 +20,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+from conftest import assert_one_line_error, compose_config, make_net, random_image, run_script, save_toy_model, toy_card
 from fst.app.gallery import SAMPLE_PHOTO, THUMBNAIL_SIDE, StyleModel, build_gallery
 from fst.app.handlers import Handlers
 from fst.app.server import running
@@ -28,8 +29,6 @@ from fst.inference.files import stylize
 from fst.models import read_card, save_style_model
 from fst.models.conditional_net import ConditionalTransformerNet
 from fst.models.zoo import shipped_models
-
-from conftest import assert_one_line_error, compose_config, make_net, random_image, run_script, save_toy_model, toy_card
 
 pytestmark = pytest.mark.filterwarnings("ignore:::gradio.queueing")  # Gradio's own use of pandas
 

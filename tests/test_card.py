@@ -9,6 +9,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
+from conftest import assert_one_line_error, make_net, run_script
 from fst.errors import FstError
 from fst.models import (
     LossSpec,
@@ -27,8 +28,6 @@ from fst.models import (
 from fst.models.card import Evaluation, card_from_v1
 from fst.models.registry import _ARCHITECTURES
 from fst.resources import CHECKPOINTS_DIR
-
-from conftest import assert_one_line_error, make_net, run_script
 
 LOSS = LossSpec(backbone="vgg16", content_layer="relu2_2", style_layers={"relu2_2": 1.0}, content_weight=1.0, style_weight=3e4, tv_weight=0.0)
 

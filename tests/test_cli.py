@@ -14,13 +14,20 @@ import pytest
 import torch
 from PIL import Image
 
+from conftest import (
+    assert_one_line_error,
+    compose_config,
+    make_net,
+    random_image,
+    run_script,
+    save_toy_model,
+    tiny_overrides,
+)
 from fst.errors import FstError
 from fst.export.formats import export
 from fst.hardware import cpu_training_precision
 from fst.inference.files import stylize
 from fst.models import read_card
-
-from conftest import assert_one_line_error, compose_config, make_net, random_image, run_script, save_toy_model, tiny_overrides
 
 pytestmark = pytest.mark.slow
 

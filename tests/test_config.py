@@ -8,10 +8,9 @@ import pytest
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from fst.resources import CONF_DIR
-from fst.models.transformer_net import TransformerNet
-
 from conftest import SHARED, compose_config, needs_shared
+from fst.models.transformer_net import TransformerNet
+from fst.resources import CONF_DIR
 
 GROUPS = ["style", "data", "model", "loss", "trainer", "logger", "experiment", "scheduler", "paths"]
 STYLES = sorted(p.stem for p in (CONF_DIR / "style").glob("*.yaml"))

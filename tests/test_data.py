@@ -4,12 +4,11 @@ import torch
 from omegaconf import OmegaConf
 from PIL import Image
 
+from conftest import compose_config, random_image
 from fst.config import build
 from fst.data.datamodule import ContentDataModule, ContentImages, collate, eval_transform
 from fst.data.images import ImageLoadError, find_images, load_image, open_rgb, save_image
 from fst.errors import FstError
-
-from conftest import compose_config, random_image
 
 
 def test_find_images_is_recursive_and_filters_extensions(tmp_path):

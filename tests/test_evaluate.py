@@ -9,9 +9,17 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import assert_one_line_error, compose_config, make_loss, random_image, run_script, tiny_overrides, toy_card
 from PIL import Image
 
+from conftest import (
+    assert_one_line_error,
+    compose_config,
+    make_loss,
+    random_image,
+    run_script,
+    tiny_overrides,
+    toy_card,
+)
 from fst.evaluation.evaluate import evaluate
 from fst.evaluation.optimization import optimize, optimize_image
 from fst.evaluation.report import Column, markdown_report

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch
 
+from conftest import (
+    assert_one_line_error,
+    make_net,
+    make_stylizer,
+    random_image,
+    run_onnx_alone,
+    run_script,
+    save_toy_model,
+    toy_card,
+)
 from fst.errors import FstError
 from fst.inference.color import keep_colors, rgb_to_ycbcr
 from fst.inference.device import default_precision
 from fst.inference.tiling import spans
 from fst.models import ModelCard, read_card
-
-from conftest import assert_one_line_error, make_net, make_stylizer, random_image, run_onnx_alone, run_script, save_toy_model, toy_card
 
 
 @pytest.fixture(scope="module")

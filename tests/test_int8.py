@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import sys
 
-
 import numpy as np
 import onnx
 import pytest
 import torch
+from test_multi_style import conditional_net
 
+from conftest import (
+    assert_one_line_error,
+    make_stylizer,
+    random_image,
+    run_onnx_alone,
+    run_script,
+    save_toy_model,
+    toy_card,
+)
 from fst.errors import FstError
-from fst.export.quantize import conv_layers, quantize_onnx
 from fst.export.formats import export_onnx
+from fst.export.quantize import conv_layers, quantize_onnx
 from fst.inference import onnx_runtime
 from fst.models import ModelCard, load_style_model, resolve_model
 from fst.models.files import CARD_KEY
-
-from conftest import assert_one_line_error, make_stylizer, random_image, run_onnx_alone, run_script, save_toy_model, toy_card
-from test_multi_style import conditional_net
 
 
 @pytest.fixture(autouse=True)

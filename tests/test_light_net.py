@@ -8,6 +8,7 @@ import torch
 from omegaconf import OmegaConf
 from torch.utils.flop_counter import FlopCounterMode
 
+from conftest import compose_config, make_net, make_stylizer, random_image, run_onnx_alone, tiny_overrides, toy_card
 from fst.config import build
 from fst.export.formats import export_onnx
 from fst.export.quantize import quantize_onnx
@@ -16,8 +17,6 @@ from fst.models import load_style_model, read_card, save_style_model
 from fst.models.conditional_net import add_styles, to_single_style
 from fst.models.light_net import ConditionalLightNet, LightNet
 from fst.training.run import train
-
-from conftest import compose_config, make_net, make_stylizer, random_image, run_onnx_alone, tiny_overrides, toy_card
 
 NAMES = ["starry", "wave", "scream"]
 

@@ -6,11 +6,10 @@ from safetensors.torch import save_file
 from torchvision.models import VGG16_Weights, vgg19
 from torchvision.models.vgg import cfgs, make_layers
 
+from conftest import compose_config, make_loss, make_net
 from fst.errors import FstError
 from fst.losses.perceptual import gram_matrix, total_variation
 from fst.losses.vgg import LAYERS, VGGFeatures
-
-from conftest import compose_config, make_loss, make_net
 
 pytestmark = pytest.mark.filterwarnings("ignore:loss.vgg_weights=random")
 VGG16_LAYERS = LAYERS["vgg16"]

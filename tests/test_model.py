@@ -1,10 +1,9 @@
 import pytest
 import torch
 
+from conftest import make_net
 from fst.errors import FstError
 from fst.models.transformer_net import TransformerNet
-
-from conftest import make_net
 
 
 def count_params(net: torch.nn.Module) -> int:

@@ -11,6 +11,16 @@ import torch
 from omegaconf import OmegaConf
 from PIL import Image
 
+from conftest import (
+    assert_one_line_error,
+    compose_config,
+    make_stylizer,
+    random_image,
+    run_onnx_alone,
+    run_script,
+    tiny_overrides,
+    toy_card,
+)
 from fst.data.datamodule import eval_transform
 from fst.errors import FstError
 from fst.inference.files import stylize
@@ -18,11 +28,7 @@ from fst.inference.mixing import style_weights
 from fst.models import Evaluation, load_style_model, read_card, save_style_model
 from fst.models.conditional_net import ConditionalTransformerNet, add_styles, to_single_style
 from fst.training.run import check_overrides_apply, train
-from fst.training.styles import styles_entry, known_style_settings
-
-from conftest import (
-    assert_one_line_error, compose_config, make_stylizer, random_image, run_onnx_alone, run_script, tiny_overrides, toy_card,
-)
+from fst.training.styles import known_style_settings, styles_entry
 
 NAMES = ["starry", "wave", "scream"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import compose_config, make_loss, make_net, tiny_overrides
 
+from conftest import compose_config, make_loss, make_net, tiny_overrides
 from fst.losses.perceptual import PerceptualLoss
 from fst.models import load_style_model
 from fst.models.files import load_training_checkpoint

@@ -20,6 +20,17 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import (
+    REPO,
+    assert_one_line_error,
+    compose_config,
+    make_net,
+    random_image,
+    run_script,
+    save_toy_model,
+    tiny_overrides,
+)
+from corpus import write_corpus
 from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, open_rgb
 from fst.errors import FstError
 from fst.losses.vgg import VGGFeatures
@@ -27,9 +38,6 @@ from fst.models import load_style_model, read_card
 from fst.models.files import load_training_checkpoint
 from fst.training.module import NonFiniteLossError, StyleTransferModule
 from fst.training.run import train
-
-from conftest import REPO, assert_one_line_error, compose_config, make_net, random_image, run_script, save_toy_model, tiny_overrides
-from corpus import write_corpus
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -269,7 +277,7 @@ WRITER = textwrap.dedent(
 def test_kill_during_writes_leaves_the_old_file_or_none(tmp_path):
     export, checkpoint = tmp_path / "s.safetensors", tmp_path / "last.ckpt"
     rng = random.Random(0)
-    for attempt in range(4):
+    for _ in range(4):
         writer = subprocess.Popen([sys.executable, "-c", WRITER, str(export), str(checkpoint)], stdout=subprocess.PIPE, text=True, cwd=REPO / "tests")
         assert writer.stdout.readline().strip() == "ready"
         time.sleep(rng.uniform(0.05, 1.5))

@@ -5,11 +5,10 @@ import csv
 import pytest
 import torch
 
+from conftest import SHARED, SHARED_VGG, compose_config, needs_shared
 from fst.data.images import load_image
 from fst.models import load_style_model
 from fst.training.run import train
-
-from conftest import SHARED, SHARED_VGG, compose_config, needs_shared
 
 pytestmark = [needs_shared, pytest.mark.slow, pytest.mark.filterwarnings("ignore::UserWarning")]
 

@@ -9,13 +9,20 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+from conftest import (
+    assert_one_line_error,
+    compose_config,
+    make_net,
+    random_image,
+    run_script,
+    save_toy_model,
+    tiny_overrides,
+)
 from fst.data.images import load_image
 from fst.errors import FstError
 from fst.inference.files import stylize
 from fst.models import load_style_model, read_card
 from fst.training.run import train
-
-from conftest import assert_one_line_error, compose_config, make_net, random_image, run_script, save_toy_model, tiny_overrides
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,11 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
+from conftest import assert_one_line_error, compose_config, random_image, run_script, tiny_overrides
 from fst.errors import FstError
 from fst.hardware import cpu_training_precision
 from fst.models import LossSpec, StyleSpec, load_style_model, read_card
 from fst.training.run import train, warn_if_bf16_is_emulated
-
-from conftest import assert_one_line_error, compose_config, random_image, run_script, tiny_overrides
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
 

@@ -12,6 +12,15 @@ import pytest
 import torch
 from PIL import Image
 
+from conftest import (
+    assert_one_line_error,
+    compose_config,
+    make_stylizer,
+    random_image,
+    run_script,
+    save_toy_model,
+    tiny_overrides,
+)
 from fst.errors import FstError
 from fst.evaluation.clips import synthetic_clip
 from fst.evaluation.video import warping_error
@@ -21,9 +30,6 @@ from fst.inference.video import stylized_frames
 from fst.losses.temporal import random_motion, temporal_difference
 from fst.models import read_card
 from fst.training.run import train
-
-from conftest import (assert_one_line_error, compose_config, make_stylizer, random_image, run_script, save_toy_model,
-                      tiny_overrides)
 
 
 @pytest.fixture(scope="module")

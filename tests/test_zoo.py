@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 from hydra.utils import instantiate
-from conftest import REPO, compose_config
 
+from conftest import REPO, compose_config
 from fst.models import load_style_model, read_card
 
 ALL_SHIPPED = sorted((REPO / "checkpoints").glob("*.safetensors"))
@@ -110,7 +110,10 @@ def test_shipped_adapted_style_keeps_the_base_convolutions_and_documents_its_tim
     # Only the new style's scales and shifts trained: every convolution is the base's, bit for bit.
     adapted, _ = load_style_model(ADAPTED)
     base_net, _ = load_style_model(ADAPTATION_BASE)
-    convolutions = lambda net: [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+
+    def convolutions(net):
+        return [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+
     pairs = list(zip(convolutions(adapted), convolutions(base_net), strict=True))
     assert pairs and all(torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias) for a, b in pairs)
     # Its losses beside the per-style model's, as checkpoints/README.md prints them (evaluate.py record=true).

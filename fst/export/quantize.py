@@ -111,7 +111,13 @@ def quantize_onnx(float_model: Path, output: Path, card: ModelCard | None, calib
     try:
         import onnx
         import onnxruntime
-        from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
+        from onnxruntime.quantization import (
+            CalibrationDataReader,
+            CalibrationMethod,
+            QuantFormat,
+            QuantType,
+            quantize_static,
+        )
         from onnxruntime.quantization.shape_inference import quant_pre_process
     except ImportError:
         raise FstError("precision=int8 needs ONNX Runtime: pip install 'fst[export]'") from None

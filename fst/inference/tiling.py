@@ -8,6 +8,7 @@ import functools
 import torch
 from torch import nn
 
+
 def _instance_norms(net: nn.Module) -> list[nn.InstanceNorm2d]:
     return [m for m in net.modules() if isinstance(m, nn.InstanceNorm2d)]
 

@@ -69,7 +69,7 @@ def load_features_state(backbone: str, source: str) -> dict[str, torch.Tensor] |
     full VGG or features-only state dict (``.safetensors``, ``.pth``, ``.pt``) of that backbone.
     """
     if source == "random":
-        warnings.warn(f"loss.vgg_weights=random: the perceptual loss uses an untrained {backbone} (for tests only)")
+        warnings.warn(f"loss.vgg_weights=random: the perceptual loss uses an untrained {backbone} (for tests only)", stacklevel=2)
         return None
     if source == "imagenet":
         try:

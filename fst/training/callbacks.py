@@ -11,10 +11,10 @@ import pytorch_lightning as pl
 from pytorch_lightning.callbacks import TQDMProgressBar
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from fst.messages import say
 from fst.models.files import save_style_model
 from fst.training.loggers import log_model_artifact
 from fst.training.resume import recorded_overrides, resume_command
-from fst.messages import say
 
 log = logging.getLogger(__name__)
 

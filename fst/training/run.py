@@ -21,6 +21,7 @@ from fst.config import build
 from fst.errors import FstError
 from fst.hardware import cpu_has_fast_bf16
 from fst.losses.perceptual import PerceptualLoss
+from fst.messages import say
 from fst.models.card import StyleSpec
 from fst.models.conditional_net import add_styles
 from fst.models.files import load_style_model
@@ -29,9 +30,14 @@ from fst.training.callbacks import ExportStyleModel
 from fst.training.checkpoint_io import AtomicCheckpointIO
 from fst.training.loggers import build_logger, log_config
 from fst.training.module import Adaptation, StyleTransferModule
-from fst.training.resume import check_resume_files, continue_from_export, override_key, resolve_resume_path, start_at_step
+from fst.training.resume import (
+    check_resume_files,
+    continue_from_export,
+    override_key,
+    resolve_resume_path,
+    start_at_step,
+)
 from fst.training.styles import training_styles
-from fst.messages import say
 
 # Notices that tell a user of fst nothing: the frozen VGG stays in eval mode on purpose; the CSV logger adds to a
 # resumed run's folder (fst.training.loggers.ResumableCSVLogger keeps its history); Lightning's model summary

@@ -157,7 +157,7 @@ def test_the_webcam_streams_stylized_frames_with_its_frame_rate(server, browser)
     for label in ("Click to Access Webcam", "Record"):
         wait.until(lambda b, label=label: button(b, "camera", label)).click()
     rate = "return document.querySelector('#rate textarea, #rate input').value"
-    text = wait.until(lambda b: re.fullmatch(r"([1-9]\d*\.\d|0\.[1-9]) frames/s at 320x240", b.execute_script(rate) or ""))
-    assert float(text.group(1)) > 0
+    text = wait.until(lambda b: re.fullmatch(r"([1-9]\d*\.\d|0\.[1-9]) frames/s at 320x240 \((\S+)\)", b.execute_script(rate) or ""))
+    assert float(text.group(1)) > 0 and text.group(2)  # the model that paints the stream
     frame = "const i = document.querySelector('#live img'); return i && i.complete && i.naturalWidth && [i.naturalWidth, i.naturalHeight]"
     assert wait.until(lambda b: b.execute_script(frame)) == [320, 240]  # the fake camera's 640x480, at webcam_size

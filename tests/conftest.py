@@ -153,6 +153,18 @@ def run_onnx_alone(model: Path, feeds: dict[str, np.ndarray], work: Path) -> np.
     return np.load(output)
 
 
+def check_multi_style_onnx(net: torch.nn.Module, model: Path, work: Path) -> tuple[torch.Tensor, ...]:
+    """Run a 3-style network's ONNX file alone on two images (one in a style, one in a mix) and check it paints as
+    ``net`` does; returns the images, their style weights and ``net``'s output."""
+    x = np.random.default_rng(0).random((2, 3, 40, 52), dtype=np.float32)
+    styles = np.array([[0.0, 1.0, 0.0], [0.3, 0.0, 0.7]], dtype=np.float32)
+    stylized = run_onnx_alone(model, {"image": x, "style": styles}, work)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x), torch.from_numpy(styles))
+    torch.testing.assert_close(torch.from_numpy(stylized), expected, atol=1e-4, rtol=1e-4)
+    return torch.from_numpy(x), torch.from_numpy(styles), expected
+
+
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
     assert result.returncode == 2, result.stderr[-2000:]
     assert "Traceback" not in result.stderr, result.stderr[-2000:]

@@ -8,7 +8,15 @@ import torch
 from omegaconf import OmegaConf
 from torch.utils.flop_counter import FlopCounterMode
 
-from conftest import compose_config, make_net, make_stylizer, random_image, run_onnx_alone, tiny_overrides, toy_card
+from conftest import (
+    check_multi_style_onnx,
+    compose_config,
+    make_net,
+    make_stylizer,
+    random_image,
+    tiny_overrides,
+    toy_card,
+)
 from fst.config import build
 from fst.export.formats import export_onnx
 from fst.export.quantize import quantize_onnx
@@ -126,14 +134,8 @@ def test_light_networks_export_to_onnx_and_int8(tmp_path):
     net = light_net(conditional=True)
     card = toy_card(net, "trio").replace(styles=tuple(toy_card(net, n).styles[0] for n in NAMES))
     export_onnx(net, tmp_path / "trio.onnx", card, torch.float32, 18)
-    x = np.random.default_rng(0).random((2, 3, 40, 52), dtype=np.float32)
-    styles = np.stack([one_hot(1).numpy(), np.array([0.3, 0.0, 0.7], dtype=np.float32)])
-    stylized = run_onnx_alone(tmp_path / "trio.onnx", {"image": x, "style": styles}, tmp_path)
-    with torch.no_grad():
-        expected = net(torch.from_numpy(x), torch.from_numpy(styles))
-    torch.testing.assert_close(torch.from_numpy(stylized), expected, atol=1e-4, rtol=1e-4)
-    scripted = torch.jit.script(net)
-    torch.testing.assert_close(scripted(torch.from_numpy(x), torch.from_numpy(styles)), expected, atol=1e-5, rtol=1e-5)
+    x, styles, expected = check_multi_style_onnx(net, tmp_path / "trio.onnx", tmp_path)
+    torch.testing.assert_close(torch.jit.script(net)(x, styles), expected, atol=1e-5, rtol=1e-5)
 
     photos = tmp_path / "photos"
     photos.mkdir()

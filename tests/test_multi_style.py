@@ -13,10 +13,10 @@ from PIL import Image
 
 from conftest import (
     assert_one_line_error,
+    check_multi_style_onnx,
     compose_config,
     make_stylizer,
     random_image,
-    run_onnx_alone,
     run_script,
     tiny_overrides,
     toy_card,
@@ -307,14 +307,10 @@ def test_onnx_and_torchscript_exports_take_the_style_weights_as_a_second_input(m
     for fmt, name in [("onnx", "trio.onnx"), ("torchscript", "trio.pt")]:
         result = run_script("export.py", f"ckpt={multi_model}", f"format={fmt}", f"output={tmp_path / name}")
         assert result.returncode == 0, result.stderr[-2000:]
-    x = np.random.default_rng(0).random((2, 3, 40, 52), dtype=np.float32)
-    styles = np.stack([one_hot(1).numpy(), np.array([0.3, 0.0, 0.7], dtype=np.float32)])
-    stylized = run_onnx_alone(tmp_path / "trio.onnx", {"image": x, "style": styles}, tmp_path)
+    x, styles, expected = check_multi_style_onnx(net, tmp_path / "trio.onnx", tmp_path)
     with torch.no_grad():
-        expected = net(torch.from_numpy(x), torch.from_numpy(styles))
-        torch.testing.assert_close(torch.from_numpy(stylized), expected, atol=1e-4, rtol=1e-4)
         scripted = torch.jit.load(str(tmp_path / "trio.pt"))
-        torch.testing.assert_close(scripted(torch.from_numpy(x), torch.from_numpy(styles)), expected, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(scripted(x, styles), expected, atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.slow

@@ -8,7 +8,8 @@ never works above a quarter of the resolution (as ESPCN does for super-resolutio
 - a stride-2 convolution takes that to an eighth of the resolution, where wide residual blocks paint (wide
   layers keep a CPU's vector units busy, and each 3x3 convolution there sees 24 pixels across);
 - an upsampling convolution brings the painting back to a quarter, added to the stem's features (the photo's
-  edges), and the head predicts the 48 values of each 4x4 output block and unfolds them (pixel shuffle).
+  edges), and the head unfolds it in two sub-pixel steps (a convolution, then pixel shuffle by 2, twice), so that
+  the brush strokes are drawn at half resolution instead of copied as one 4x4 block per position.
 
 Measured on a 2-core Xeon (bf16, compiled, 640x360) in docs/performance.md, against TransformerNet's 14 frames/s.
 ``ConditionalLightNet`` is the multi-style version (conditional instance norm, as :mod:`fst.models.conditional_net`).
@@ -23,7 +24,8 @@ from fst.models.conditional_net import ConditionalInstanceNorm2d
 from fst.models.registry import register_architecture
 from fst.models.transformer_net import OUTPUT_ACTIVATIONS, ConvLayer, finish, pad_to_multiple
 
-SHUFFLE = 4  # the stem's pixel unshuffle and the head's pixel shuffle
+SHUFFLE = 4  # the stem's pixel unshuffle; the head undoes it in two pixel shuffles by 2
+HALF_RES_CHANNELS = 16  # the head's features at half resolution
 # The trunk runs at 1/8 of the resolution: sides are padded to multiples of 8, and at least 16 pixels so that
 # the trunk's reflection padding has 2 pixels to reflect.
 SIZE_MULTIPLE = 8
@@ -48,8 +50,24 @@ def _upsampling(inner: int, outer: int) -> nn.Sequential:
     return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), ConvLayer(inner, outer, 3))
 
 
+@torch.no_grad()
+def _init_as_nearest_upsampling(conv: nn.Conv2d, factor: int) -> None:
+    """ICNR initialisation: the sub-pixels of each output pixel start equal, so that a convolution followed by
+    pixel shuffle begins as a convolution followed by nearest upsampling. Without it the freshly initialised head
+    paints a checkerboard the size of its shuffle, which the style loss takes long to unlearn."""
+    kernel = conv.weight[: conv.out_channels // factor**2].clone()
+    conv.weight.copy_(kernel.repeat_interleave(factor**2, dim=0))
+    conv.bias.copy_(conv.bias[: conv.out_channels // factor**2].repeat_interleave(factor**2))
+
+
 def _head(outer: int) -> nn.Sequential:
-    return nn.Sequential(ConvLayer(outer, 3 * SHUFFLE**2, 3), nn.PixelShuffle(SHUFFLE))
+    head = nn.Sequential(
+        ConvLayer(outer, HALF_RES_CHANNELS * 4, 3), nn.PixelShuffle(2), nn.ReLU(),
+        ConvLayer(HALF_RES_CHANNELS, 3 * 4, 3), nn.PixelShuffle(2),
+    )
+    for layer in (head[0], head[3]):
+        _init_as_nearest_upsampling(layer[-1], 2)
+    return head
 
 
 class _ResidualBlock(nn.Module):

@@ -1,7 +1,7 @@
-"""Where fst's configs and shipped models are: inside the installed package, or at the top of a checkout.
+"""Where fst's configs, shipped models and demo set are: inside the installed package, or at the top of a checkout.
 
-A wheel carries ``conf/`` and ``checkpoints/`` as ``fst/conf`` and ``fst/checkpoints``; a source checkout
-(``pip install -e .``) keeps them at the repository's top level, where users edit and add to them.
+A wheel carries ``conf/``, ``checkpoints/`` and ``demo/`` as ``fst/conf``, ``fst/checkpoints`` and ``fst/demo``; a
+source checkout (``pip install -e .``) keeps them at the repository's top level, where users edit and add to them.
 """
 
 from __future__ import annotations
@@ -24,3 +24,8 @@ def resource_dir(name: str) -> Path:
 
 CONF_DIR = resource_dir("conf")
 CHECKPOINTS_DIR = resource_dir("checkpoints")
+# A painting and a few photos that may be redistributed, laid out like an FST_DATA_DIR (demo/README.md): what
+# training reads when FST_DATA_DIR is not set.
+DEMO_DIR = resource_dir("demo")
+# Its photos (content/train and content/eval), e.g. for INT8 calibration without FST_DATA_DIR.
+DEMO_PHOTOS = DEMO_DIR / "content"

@@ -17,6 +17,8 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 # torchvision's layer configurations ("D": vgg16, "E": vgg19) and their ImageNet weights.
 BACKBONES = {"vgg16": ("D", VGG16_Weights.IMAGENET1K_V1), "vgg19": ("E", VGG19_Weights.IMAGENET1K_V1)}
+# The environment variables that the configs read each backbone's weights from (conf/loss/, conf/evaluate.yaml).
+WEIGHTS_VARIABLES = {"vgg16": "FST_VGG_WEIGHTS", "vgg19": "FST_VGG19_WEIGHTS"}
 
 
 def _check_backbone(backbone: str) -> None:
@@ -77,7 +79,8 @@ def load_features_state(backbone: str, source: str) -> dict[str, torch.Tensor] |
         except Exception as exc:  # network errors come in many types
             raise FstError(
                 f"could not download the {backbone} ImageNet weights ({type(exc).__name__}: {one_line_reason(exc)}); "
-                f"set loss.vgg_weights=/path/to/{backbone}.pth (or .safetensors)"
+                f"offline, set {WEIGHTS_VARIABLES[backbone]}=/path/to/{backbone}.safetensors, a local copy of them "
+                f"(or loss.vgg_weights=/path/to/{backbone}.pth)"
             ) from None
     else:
         path = Path(source).expanduser()

@@ -26,6 +26,7 @@ from fst.models.card import StyleSpec
 from fst.models.conditional_net import add_styles
 from fst.models.files import load_style_model
 from fst.models.zoo import resolve_model
+from fst.resources import DEMO_DIR
 from fst.training.callbacks import ExportStyleModel
 from fst.training.checkpoint_io import AtomicCheckpointIO
 from fst.training.loggers import build_logger, log_config
@@ -162,6 +163,8 @@ def train(cfg: DictConfig) -> Path | None:
 
 
 def _train(cfg: DictConfig) -> Path | None:
+    if cfg.paths.data_dir is None:  # no FST_DATA_DIR: the photos and painting that ship with fst (a fresh clone trains)
+        cfg.paths.data_dir = str(DEMO_DIR)
     if cfg.seed is not None:
         pl.seed_everything(cfg.seed, workers=True)
     if cfg.trainer.max_steps <= 0:

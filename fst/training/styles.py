@@ -10,7 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 from fst.data.styles import load_style_image
 from fst.errors import FstError
 from fst.models.card import StyleSpec
-from fst.resources import CONF_DIR
+from fst.resources import CONF_DIR, DEMO_DIR
 
 
 def known_styles() -> list[str]:
@@ -26,7 +26,19 @@ def style_painting(style: DictConfig) -> torch.Tensor:
             f"style.name={style.name} is not a known style ({', '.join(known_styles())}) and has no painting at {image}; "
             "pick a style with style=<name>, or give your painting with style.image=/path/to/painting.jpg"
         )
+    check_demo_has(image, "style")
     return load_style_image(image, style.size)
+
+
+def check_demo_has(image: str | Path, option: str) -> None:
+    """Without FST_DATA_DIR, paintings come from the demo set, which has only the demo's: say so, not just "not found"."""
+    path = Path(str(image)).expanduser()
+    if not path.is_file() and path.parent == DEMO_DIR / "styles":
+        have = ", ".join(sorted(p.name for p in path.parent.glob("*.jpg")))
+        raise FstError(
+            f"{option}: FST_DATA_DIR is not set, and the demo set that ships with fst has no {path.name} (it has {have}); "
+            f"set FST_DATA_DIR to a data folder with styles/{path.name}, or {option}.image=/path/to/painting.jpg"
+        )
 
 
 def known_style_settings(name: str, cfg: DictConfig) -> dict:
@@ -75,6 +87,8 @@ def training_styles(cfg: DictConfig) -> list[tuple[StyleSpec, torch.Tensor]]:
     names = [entry["name"] for entry in entries]
     if len(set(names)) < len(names):
         raise FstError(f"styles names a style twice: {', '.join(names)}")
+    for index, entry in enumerate(entries):
+        check_demo_has(entry["image"], f"styles[{index}]")
     styles = []
     for index, entry in enumerate(entries):
         size = entry.get("size", cfg.style.size)

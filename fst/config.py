@@ -3,12 +3,13 @@ they use, composing a command's config, and instantiation with one-line errors."
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import hydra
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import Container, DictConfig, OmegaConf
 
 from fst.errors import FstError
 from fst.hardware import cpu_training_precision
@@ -32,11 +33,29 @@ def register_configs() -> None:
     OmegaConf.register_new_resolver("fst_conf_dir", lambda folder: str(CONF_DIR / folder), replace=True)
 
 
-def compose(config_name: str, overrides: list[str]) -> DictConfig:
-    """A command's config as its command line would give it, for library use (benchmarks, tests, apps)."""
+def compose(config_name: str, overrides: list[str], run_dir: bool = False) -> DictConfig:
+    """A command's config as its command line would give it, for library use (benchmarks, tests, fst.train).
+
+    ``run_dir``: set ``paths.output_dir`` to the run folder the command would make (``hydra.run.dir``), which only
+    a running Hydra app knows otherwise."""
     register_configs()
     with hydra.initialize_config_dir(config_dir=str(config_dir(config_name)), version_base="1.3"):
-        return hydra.compose(config_name=config_name, overrides=overrides)
+        cfg = hydra.compose(config_name=config_name, overrides=overrides, return_hydra_config=run_dir)
+    if run_dir:
+        if OmegaConf.select(cfg, "paths.output_dir", throw_on_resolution_failure=False) is None:
+            cfg.paths.output_dir = cfg.hydra.run.dir
+        del cfg["hydra"]
+    return cfg
+
+
+def options_of(cfg: DictConfig, cls: type):
+    """The dataclass of options ``cls`` (e.g. StylizeOptions) with the values a composed config gives its fields."""
+    return cls(**{item.name: plain(cfg[item.name]) for item in dataclasses.fields(cls)})
+
+
+def plain(value):
+    """A config value as plain Python (dicts and lists for config nodes), for the library's typed arguments."""
+    return OmegaConf.to_container(value, resolve=True) if isinstance(value, Container) else value
 
 
 def build(cfg: DictConfig, **kwargs):

@@ -15,7 +15,10 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from fst.app.options import AppOptions
 from fst.errors import FstError
+from fst.export.options import ExportOptions
+from fst.inference.options import REQUIRED, StylizeOptions, option
 
 
 def _require(condition: bool, message: str) -> None:
@@ -36,68 +39,18 @@ class Schema:
 
 
 @dataclass
-class StylizerSchema(Schema):
-    """conf/inference/stylizer/default.yaml (stylize, export, evaluate)."""
+class StylizeSchema(StylizeOptions):
+    """fst-stylize: its own options, then the stylizer's (fst/inference/options.py)."""
 
-    device: str = MISSING
-    precision: str = MISSING
-    channels_last: Optional[bool] = MISSING
-    compile: bool = MISSING
-    tile_size: int = MISSING
-    tile_overlap: int = MISSING
-    stats_size: Optional[int] = MISSING
-    strength: float = MISSING
-    preserve_color: bool = MISSING
-    stroke_size: Any = MISSING
-    backend: str = MISSING
-    calibration: str = MISSING
-    calibration_size: int = MISSING
-
-    def check(self) -> None:
-        _require(self.precision in ("auto", "fp32", "bf16", "fp16", "int8"), f"precision={self.precision}: use auto, fp32, bf16, fp16 or int8")
-        _require(self.backend in ("auto", "torch", "onnxruntime"), f"backend={self.backend}: use auto, torch or onnxruntime")
-        _positive("calibration_size", self.calibration_size)
-        _require(self.tile_size >= 64, f"tile_size must be >= 64, got {self.tile_size}")
-        _require(0 <= self.tile_overlap <= self.tile_size // 2, f"tile_overlap must be between 0 and tile_size/2, got {self.tile_overlap}")
-        _positive("stats_size", self.stats_size, allow_none=True)
-        _require(0 <= self.strength <= 1, f"strength must be between 0 and 1, got {self.strength}")
-        size = self.stroke_size
-        _require(size == "auto" or (isinstance(size, (int, float)) and size > 0), f"stroke_size must be auto or a number > 0, got {size}")
-
-
-@dataclass
-class StylizeSchema(StylizerSchema):
-    ckpt: str = MISSING
-    input: str = MISSING
-    style: Any = MISSING
-    output: Optional[str] = MISSING
-    overwrite: bool = MISSING
-    size: Optional[int] = MISSING
-    batch_size: int = MISSING
+    ckpt: str = option(REQUIRED, "a shipped model's name (fst-models lists them), a .safetensors export or a training .ckpt")
+    input: str = option(REQUIRED, "an image, a folder (searched recursively), a video (mp4 m4v mov mkv webm avi) or a GIF")
+    style: Any = option(None, "a multi-style model's style (candy) or mix (candy:0.3,udnie:0.7); fst-models "
+                              "name=<model> lists them")
+    output: Optional[str] = option(None, "a file (for one image) or a folder; default: stylized/<style>/")
+    overwrite: bool = option(False, "replace existing outputs (inputs are never overwritten)")
+    size: Optional[int] = option(None, "resize so the long side is this many pixels; null keeps the input size")
+    batch_size: int = option(4, "images of the same size (or video frames) stylized together")
     temporal: Any = None
-
-    def check(self) -> None:
-        super().check()
-        _positive("size", self.size, allow_none=True)
-        _positive("batch_size", self.batch_size)
-
-
-@dataclass
-class ExportSchema(Schema):
-    ckpt: str = MISSING
-    format: str = MISSING
-    style: Any = MISSING
-    precision: str = MISSING
-    output: Optional[str] = MISSING
-    overwrite: bool = MISSING
-    opset: int = MISSING
-    calibration: str = MISSING
-    calibration_size: int = MISSING
-
-    def check(self) -> None:
-        _require(self.format in ("onnx", "torchscript", "safetensors"), f"format={self.format}: use onnx, torchscript or safetensors")
-        _require(self.precision in ("fp32", "fp16", "int8"), f"precision={self.precision}: use fp32, fp16 or int8")
-        _positive("calibration_size", self.calibration_size)
 
 
 @dataclass
@@ -123,7 +76,7 @@ class EvaluationBaselineSchema(OptimizationSchema):
 
 
 @dataclass
-class EvaluateSchema(StylizerSchema):
+class EvaluateSchema(StylizeOptions):
     ckpts: Any = MISSING
     eval_dir: str = MISSING
     style_dir: str = MISSING
@@ -274,35 +227,6 @@ class TrainSchema(Schema):
 
 
 @dataclass
-class AppSchema(StylizerSchema):
-    """conf/app.yaml: the web app."""
-
-    host: str = MISSING
-    port: Optional[int] = MISSING
-    share: bool = MISSING
-    models: Optional[str] = MISSING
-    paintings: Optional[str] = MISSING
-    size: Optional[int] = MISSING
-    max_upload_mb: float = MISSING
-    concurrency: int = MISSING
-    queue_size: int = MISSING
-    keep_minutes: float = MISSING
-    batch_size: int = MISSING
-    webcam_size: int = MISSING
-    webcam_model: Optional[str] = MISSING
-    temporal: Any = None
-
-    def check(self) -> None:
-        super().check()
-        _require(self.port is None or 0 < self.port < 65536, f"port must be between 1 and 65535, got {self.port}")
-        for name in ("size", "max_upload_mb", "concurrency", "queue_size", "keep_minutes", "batch_size", "webcam_size"):
-            _positive(name, getattr(self, name), allow_none=name == "size")
-        # The app builds a network per request, so each request would compile it again.
-        _require(not self.compile, "compile=true does not suit the app: it builds the network anew for every request "
-                                   "and would compile it each time; leave compile=false")
-
-
-@dataclass
 class ModelsSchema(Schema):
     name: Optional[str] = MISSING
 
@@ -310,11 +234,11 @@ class ModelsSchema(Schema):
 SCHEMAS = {
     "train_schema": TrainSchema,
     "stylize_schema": StylizeSchema,
-    "export_schema": ExportSchema,
+    "export_schema": ExportOptions,
     "evaluate_schema": EvaluateSchema,
     "optimize_schema": OptimizeSchema,
     "models_schema": ModelsSchema,
-    "app_schema": AppSchema,
+    "app_schema": AppOptions,
 }
 
 

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import torch
 
-from fst.config import compose
 from fst.inference.device import pick_device
+from fst.inference.options import StylizeOptions
 from fst.inference.stylizer import Stylizer
 from fst.models import load_style_model, resolve_model
 from fst.models.conditional_net import is_multi_style
@@ -47,8 +47,8 @@ def measure(ckpt: str, device: str, width: int, height: int, batch: int, precisi
     torch.manual_seed(0)
     net = load_style_model(resolve_model(ckpt))[0]
     device = pick_device(device)
-    options = [f"device={device}", f"precision={precision}", f"backend={backend}", f"compile={compile}", f"tile_size={tile_size}"]
-    stylizer = Stylizer.from_config(net, compose("stylize", ["ckpt=x", "input=x", *options]), style=first_style(net))
+    options = StylizeOptions(device=str(device), precision=precision, backend=backend, compile=compile, tile_size=tile_size)
+    stylizer = Stylizer(net, options, style=first_style(net))
     images = torch.rand(batch, 3, height, width)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
@@ -90,8 +90,7 @@ def first_style(net: torch.nn.Module) -> torch.Tensor | None:
 def prepare_onnx(ckpt: str, precision: str, backend: str) -> None:
     """Make and cache the ONNX model that a configuration will run (see fst.inference.onnx_runtime)."""
     net = load_style_model(resolve_model(ckpt))[0]
-    options = ["ckpt=x", "input=x", "device=cpu", f"precision={precision}", f"backend={backend}"]
-    Stylizer.from_config(net, compose("stylize", options), style=first_style(net))
+    Stylizer(net, StylizeOptions(device="cpu", precision=precision, backend=backend), style=first_style(net))
 
 
 def summary(rows: list[dict]) -> list[str]:

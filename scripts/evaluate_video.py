@@ -20,11 +20,12 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from fst.config import build, compose
+from fst.config import build, compose, options_of
 from fst.evaluation.clips import synthetic_clip
 from fst.evaluation.evaluate import style_criterion
 from fst.evaluation.video import VideoResult, frame_losses, timed, warping_error
 from fst.inference.device import pick_device
+from fst.inference.options import StylizeOptions
 from fst.inference.stylizer import Stylizer
 from fst.inference.temporal import FLOWS
 from fst.inference.video import stylized_frames
@@ -48,7 +49,7 @@ def run_method(name: str, ckpt: str, frames: list[np.ndarray], size: tuple[int, 
     # temporal=flow for every method, so that temporal.* options apply; per-frame methods build no blend
     cfg = compose("stylize", ["ckpt=x", "input=x", "stroke_size=1", "temporal=flow", *options,
                               *([] if strength is None else [f"temporal.strength={strength}"])])
-    stylizer = Stylizer.from_config(net, cfg)
+    stylizer = Stylizer(net, options_of(cfg, StylizeOptions))
     stylizer(torch.rand(cfg.batch_size, 3, *size))  # warm-up: first-call costs are not the method's speed
     blend = build(cfg.temporal) if strength is not None else None
     result = timed(name, lambda: list(stylized_frames(iter(frames), stylizer, cfg.batch_size, size, blend)))

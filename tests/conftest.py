@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from fst.config import build, compose
+from fst.inference.options import StylizeOptions
 from fst.inference.stylizer import Stylizer
 from fst.models import LossSpec, ModelCard, StyleSpec, TrainingRecord, save_style_model
 
@@ -104,9 +105,8 @@ def net() -> torch.nn.Module:
 
 
 def make_stylizer(net: torch.nn.Module, style: torch.Tensor | None = None, **options) -> Stylizer:
-    """A Stylizer on the CPU with conf/inference/stylizer/default.yaml's options, some of them overridden."""
-    cfg = compose_config("stylize", ["ckpt=x", "input=y", "device=cpu"])
-    return Stylizer.from_config(net, OmegaConf.merge(cfg, options), style=style)
+    """A Stylizer on the CPU with the default options (fst.inference.options.StylizeOptions), some of them overridden."""
+    return Stylizer(net, StylizeOptions(**{"device": "cpu", **options}), style=style)
 
 
 def toy_card(net: torch.nn.Module, name: str = "toy", steps: int = 7) -> ModelCard:

@@ -4,6 +4,7 @@ served from outside the app's own folder, and temporary files cleaned up."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import socket
@@ -24,8 +25,9 @@ from conftest import assert_one_line_error, compose_config, make_net, random_ima
 from fst.app.gallery import SAMPLE_PHOTO, THUMBNAIL_SIDE, StyleModel, build_gallery
 from fst.app.handlers import Handlers
 from fst.app.server import running
+from fst.commands.app import app_options
+from fst.commands.stylize import stylize_config
 from fst.errors import FstError
-from fst.inference.files import stylize
 from fst.models import read_card, save_style_model
 from fst.models.conditional_net import ConditionalTransformerNet
 from fst.models.zoo import shipped_models
@@ -70,9 +72,9 @@ def paintings(tmp_path_factory) -> Path:
 
 def app_config(models: Path | None, paintings: Path, *overrides: str):
     # tile_size=64: photos over 64 px go through the seamless tiling, as large ones do at the default size
-    return compose_config("app", [f"models={models}" if models else "models=null", f"paintings={paintings}",
-                                  f"port={free_port()}", "device=cpu", "max_upload_mb=0.05", "tile_size=64",
-                                  "tile_overlap=8", *overrides])
+    return app_options(compose_config("app", [f"models={models}" if models else "models=null", f"paintings={paintings}",
+                                              f"port={free_port()}", "device=cpu", "max_upload_mb=0.05", "tile_size=64",
+                                              "tile_overlap=8", *overrides]))
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +165,7 @@ def test_the_app_paints_exactly_what_fst_stylize_paints(app, client, tmp_path):
     source = write_photo(tmp_path / "wide.png", size=(96, 72), seed=4)
     result = stylize_photo(client, source, model="mosaic", strength=0.7, preserve_color=True)
     expected = tmp_path / "expected.png"
-    stylize(compose_config("stylize", ["ckpt=mosaic", f"input={source}", f"output={expected}", "device=cpu", "strength=0.7",
+    stylize_config(compose_config("stylize", ["ckpt=mosaic", f"input={source}", f"output={expected}", "device=cpu", "strength=0.7",
                                        "preserve_color=true", "tile_size=64", "tile_overlap=8"]))
     assert np.array_equal(pixels(result), pixels(expected))
 
@@ -190,7 +192,7 @@ def test_styles_of_a_multi_style_model_mix(client, models, tmp_path):
     for one, other in [(starry, wave), (starry, mixed), (wave, mixed)]:
         assert np.abs(pixels(one) - pixels(other)).mean() > 0.005
     expected = tmp_path / "expected.png"
-    stylize(compose_config("stylize", [f"ckpt={models / 'nested' / 'trio.safetensors'}", "style='starry:0.5,wave:0.5'",
+    stylize_config(compose_config("stylize", [f"ckpt={models / 'nested' / 'trio.safetensors'}", "style='starry:0.5,wave:0.5'",
                                        f"input={source}", f"output={expected}", "device=cpu", "tile_size=64", "tile_overlap=8"]))
     assert np.array_equal(pixels(mixed), pixels(expected))
 
@@ -289,7 +291,7 @@ def test_no_file_is_served_from_outside_the_apps_folder(app, tmp_path):
 
 
 def test_webcam_frames_come_back_small_with_the_frame_rate(app, tmp_path):
-    cfg = app.cfg.copy()
+    cfg = dataclasses.replace(app.cfg)
     cfg.webcam_size = 40
     toy = Path(app.cfg.models) / "toy.safetensors"  # the handler, as the page calls it, over a one-model gallery
     handlers = Handlers(cfg, {"toy": StyleModel("toy", toy, read_card(toy), Path("unused.jpg"))}, tmp_path)
@@ -313,7 +315,7 @@ def test_the_webcam_paints_the_chosen_style_with_the_light_model_when_it_has_it(
     files = {"toy": Path(app.cfg.models) / "toy.safetensors", "trio": Path(app.cfg.models) / "nested" / "trio.safetensors",
              "fast": tmp_path / "fast.safetensors"}
     gallery = {name: StyleModel(name, path, read_card(path), Path("unused.jpg")) for name, path in files.items()}
-    cfg = app.cfg.copy()
+    cfg = dataclasses.replace(app.cfg)
     cfg.webcam_size, cfg.webcam_model = 40, "fast"
     handlers = Handlers(cfg, gallery, tmp_path)
     assert handlers.webcam_painter("trio", "starry:1,scream:3") == ("fast", "starry:0.25,scream:0.75")

@@ -23,10 +23,12 @@ from conftest import (
     save_toy_model,
     tiny_overrides,
 )
+from fst.commands.stylize import stylize_config
+from fst.config import options_of
 from fst.errors import FstError
 from fst.export.formats import export
+from fst.export.options import ExportOptions
 from fst.hardware import cpu_training_precision
-from fst.inference.files import stylize
 from fst.models import read_card
 
 pytestmark = pytest.mark.slow
@@ -144,9 +146,9 @@ def test_an_unwritable_output_is_refused_before_the_model_loads(toy, photo, tmp_
     (tmp_path / "clip.mp4").write_bytes(b"not decoded before the check")
     with pytest.raises(FstError, match=f"output: cannot write {outputs[what]}.*: {readonly} is not writable"):
         if what == "export":
-            export(compose_config("export", [f"ckpt={toy}", f"output={outputs[what]}"]))
+            export(options_of(compose_config("export", [f"ckpt={toy}", f"output={outputs[what]}"]), ExportOptions))
         else:
-            stylize(compose_config("stylize", [f"ckpt={toy}", f"input={inputs[what]}", f"output={outputs[what]}"]))
+            stylize_config(compose_config("stylize", [f"ckpt={toy}", f"input={inputs[what]}", f"output={outputs[what]}"]))
     assert not any(readonly.iterdir())
 
 
@@ -159,7 +161,7 @@ def test_a_folder_rerun_with_other_options_redoes_its_outputs(toy, tmp_path, cap
     caplog.set_level(logging.INFO, logger="fst")
 
     def run(size):
-        return stylize(compose_config("stylize", [f"ckpt={toy}", f"input={photos}", f"output={out}", f"size={size}"]))
+        return stylize_config(compose_config("stylize", [f"ckpt={toy}", f"input={photos}", f"output={out}", f"size={size}"]))
 
     assert len(run(30)) == 2 and Image.open(out / "0.png").size == (30, 20)
     assert run(30) == []  # the same options: kept

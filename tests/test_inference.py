@@ -205,7 +205,7 @@ def test_stroke_size_paints_a_smaller_copy_and_restores_the_photos_detail(net):
 
 def test_auto_stroke_size_paints_large_images_at_1536_px(net):
     stylizer = make_stylizer(net, precision="fp32")
-    assert stylizer.stroke_size == "auto"
+    assert stylizer.options.stroke_size == "auto"
     assert stylizer.stroke_factor(1000, 1500) == 1.0 and stylizer.stroke_factor(4000, 6144) == 4.0
     with pytest.raises(FstError, match="stroke_size must be auto or a number > 0"):
         make_stylizer(net, stroke_size=0)

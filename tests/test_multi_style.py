@@ -21,9 +21,9 @@ from conftest import (
     tiny_overrides,
     toy_card,
 )
+from fst.commands.stylize import stylize_config
 from fst.data.datamodule import eval_transform
 from fst.errors import FstError
-from fst.inference.files import stylize
 from fst.inference.mixing import style_weights
 from fst.models import Evaluation, load_style_model, read_card, save_style_model
 from fst.models.conditional_net import ConditionalTransformerNet, add_styles, to_single_style
@@ -125,7 +125,7 @@ def test_tiled_equals_untiled_with_conditional_norms():
 def stylize_with(model, photo, output, **options):
     overrides = [f"ckpt={model}", f"input={photo}", f"output={output}", "device=cpu", "precision=fp32",
                  *(f"{k}={v}" for k, v in options.items())]
-    return stylize(compose_config("stylize", overrides))
+    return stylize_config(compose_config("stylize", overrides))
 
 
 def test_stylize_paints_a_style_or_a_mix_of_a_multi_style_model(multi_model, tmp_path):

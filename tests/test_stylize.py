@@ -18,9 +18,9 @@ from conftest import (
     save_toy_model,
     tiny_overrides,
 )
+from fst.commands.stylize import stylize_config
 from fst.data.images import load_image
 from fst.errors import FstError
-from fst.inference.files import stylize
 from fst.models import load_style_model, read_card
 from fst.training.run import train
 
@@ -46,7 +46,7 @@ def photos(tmp_path):
 def run(ckpt, input, output=None, **options):
     overrides = [f"ckpt={ckpt}", f"input={input}", f"output={output}" if output else "output=null"]
     overrides += [f"{k}={v}" for k, v in options.items()]
-    return stylize(compose_config("stylize", overrides))
+    return stylize_config(compose_config("stylize", overrides))
 
 
 def test_export_round_trip_keeps_weights_and_card(style_model):

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from matplotlib import cbook
-from omegaconf import DictConfig, OmegaConf
 
+from fst.app.options import AppOptions
 from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, load_image, save_image
 from fst.errors import FstError
 from fst.inference.mixing import chosen_style
@@ -70,10 +70,10 @@ def _painting(folder: str | None, style: str) -> Path | None:
     return next((path for path in found if path.is_file()), None)
 
 
-def thumbnail(path: Path, card: ModelCard, cfg: DictConfig, destination: Path) -> Path:
-    """The painting of a one-style model (``cfg.paintings``), else the sample photo in the model's (first) style."""
+def thumbnail(path: Path, card: ModelCard, options: AppOptions, destination: Path) -> Path:
+    """The painting of a one-style model (``options.paintings``), else the sample photo in the model's (first) style."""
     styles = card.style_names
-    painting = _painting(cfg.paintings, styles[0]) if len(styles) == 1 else None
+    painting = _painting(options.painting_folder, styles[0]) if len(styles) == 1 else None
     try:
         image = load_image(painting, long_side=THUMBNAIL_SIDE) if painting else None
     except ImageLoadError as exc:
@@ -82,27 +82,27 @@ def thumbnail(path: Path, card: ModelCard, cfg: DictConfig, destination: Path) -
     if image is None:
         net, card = load_style_model(path)
         weights, _ = chosen_style(card, styles[0] if card.multi_style else None)
-        whole = OmegaConf.merge(cfg, {"tile_size": max(cfg.tile_size, THUMBNAIL_SIDE)})  # a thumbnail needs no tiles
-        image = Stylizer.from_config(net, whole, style=weights)(load_image(SAMPLE_PHOTO, long_side=THUMBNAIL_SIDE)[None])[0]
+        whole = options.stylizer_options(tile_size=max(options.tile_size, THUMBNAIL_SIDE))  # a thumbnail needs no tiles
+        image = Stylizer(net, whole, style=weights)(load_image(SAMPLE_PHOTO, long_side=THUMBNAIL_SIDE)[None])[0]
     save_image(image, destination)
     return destination
 
 
-def build_gallery(cfg: DictConfig, folder: Path) -> dict[str, StyleModel]:
+def build_gallery(options: AppOptions, folder: Path) -> dict[str, StyleModel]:
     """Every model the app offers, by name, with its thumbnail written into ``folder``. Files under ``models=``
     that are not style models are skipped with a warning; no model at all is an error."""
     folder.mkdir(parents=True, exist_ok=True)
     gallery = {}
-    for index, (name, path) in enumerate(model_files(cfg.models).items()):
+    for index, (name, path) in enumerate(model_files(options.models).items()):
         try:
             card = read_card(path)
         except FstError as exc:
             log.warning("fst: skipped %s", exc)
             continue
-        gallery[name] = StyleModel(name, path, card, thumbnail(path, card, cfg, folder / f"{index}.jpg"))
+        gallery[name] = StyleModel(name, path, card, thumbnail(path, card, options, folder / f"{index}.jpg"))
     if not gallery:
-        raise FstError(f"no style models to offer: none ship with this install and models={cfg.models} has none that load")
-    if cfg.webcam_model is not None and cfg.webcam_model not in gallery:
-        raise FstError(f"webcam_model={cfg.webcam_model} is not a model of this app; give one of {', '.join(gallery)} "
+        raise FstError(f"no style models to offer: none ship with this install and models={options.models} has none that load")
+    if options.webcam_model is not None and options.webcam_model not in gallery:
+        raise FstError(f"webcam_model={options.webcam_model} is not a model of this app; give one of {', '.join(gallery)} "
                        "(or webcam_model=null: the webcam runs the chosen model)")
     return gallery

@@ -1,11 +1,10 @@
-"""What the page asks for: each upload checked, the page's options turned into the config of ``fst-stylize`` and run
-by the same :func:`fst.inference.files.stylize`, the result written into a folder of its own; every mistake becomes
+"""What the page asks for: each upload checked, the page's options turned into the arguments of ``fst-stylize`` and
+run by the same :func:`fst.inference.files.stylize`, the result written into a folder of its own; every mistake becomes
 one message in the page."""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import secrets
 import time
@@ -14,19 +13,18 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
 
 from fst.app.gallery import StyleModel
+from fst.app.options import AppOptions
 from fst.data.images import IMAGE_EXTENSIONS
 from fst.errors import FstError, one_line_reason
 from fst.inference.files import build_stylizer, kind, stylize
 from fst.inference.mixing import chosen_style
+from fst.inference.temporal import TemporalBlend
 from fst.inference.video import VIDEO_EXTENSIONS, frame_size, stylized_frames
-from fst.schemas import StylizerSchema
 
 log = logging.getLogger(__name__)
 
-STYLIZER_OPTIONS = [f.name for f in dataclasses.fields(StylizerSchema)]
 PHOTO_FORMATS = {"PNG": ".png", "JPEG": ".jpg"}
 MIN_SIZE = 16  # pixels: the smallest output size the page accepts
 
@@ -41,6 +39,11 @@ def output_size(value: str | int | None) -> int | None:
     return int(text)
 
 
+def _mix(text: str | None) -> str | None:
+    """The page's style box as stylize's ``style``: empty means none chosen."""
+    return (text or "").strip() or None
+
+
 def uploaded(upload: dict | str | None) -> Path | None:
     """The server's copy of an upload, from the file data the page sends (or a path)."""
     path = upload.get("path") if isinstance(upload, dict) else upload
@@ -51,8 +54,8 @@ class Handlers:
     """The page's requests. Each request builds its own network (no state is shared between users) and writes
     into a new folder with an unguessable name under ``results``."""
 
-    def __init__(self, cfg: DictConfig, gallery: dict[str, StyleModel], results: Path):
-        self.cfg, self.gallery, self.results = cfg, gallery, results
+    def __init__(self, options: AppOptions, gallery: dict[str, StyleModel], results: Path):
+        self.options, self.gallery, self.results = options, gallery, results
         results.mkdir(parents=True, exist_ok=True)
 
     def photo(self, photo: dict | None, model: str, mix: str, strength: float, preserve_color: bool, size: str,
@@ -65,7 +68,7 @@ class Handlers:
                 raise FstError(f"format {format}: choose {' or '.join(PHOTO_FORMATS)}")
             progress(0, desc=f"stylizing {source.name}")
             destination = self._destination(source, model, mix, PHOTO_FORMATS[format])
-            stylize(self.config(model, mix, strength, preserve_color, size, input=str(source), output=str(destination)))
+            self._stylize(model, mix, strength, preserve_color, size, source, destination)
             return str(destination)
 
     def video(self, video: dict | None, model: str, mix: str, strength: float, preserve_color: bool, size: str,
@@ -74,18 +77,17 @@ class Handlers:
         source = uploaded(video)
         with self._answers(source):
             source = self._check(source, "video or GIF", ("video", "GIF"), (*VIDEO_EXTENSIONS, ".gif"))
-            temporal = None
+            blend = None
             if steady:
-                if self.cfg.temporal is None:
+                if self.options.temporal is None:
                     raise FstError("steady paint needs the app started with temporal=flow")
-                temporal = {**OmegaConf.to_container(self.cfg.temporal), "strength": float(steadiness)}
+                blend = TemporalBlend(**{**self.options.temporal, "strength": float(steadiness)})
             gif = kind(source) == "GIF"
             # mp4 (H.264) plays in every browser; webm stays webm (VP9, and its audio, play too).
             suffix = ".gif" if gif else ".webm" if source.suffix.lower() == ".webm" else ".mp4"
             progress(0, desc=f"stylizing {source.name}")
             destination = self._destination(source, model, mix, suffix)
-            stylize(self.config(model, mix, strength, preserve_color, size, input=str(source), output=str(destination),
-                                temporal=temporal))
+            self._stylize(model, mix, strength, preserve_color, size, source, destination, blend)
             return (None, str(destination)) if gif else (str(destination), None)
 
     def webcam(self, frame: np.ndarray | None, model: str, mix: str, strength: float, preserve_color: bool,
@@ -97,9 +99,10 @@ class Handlers:
             key = (model, mix, strength, preserve_color)
             if session is None or session["key"] != key:  # a network per stream, built when its options change
                 painter, painted = self.webcam_painter(model, mix)
-                stylizer, _ = build_stylizer(self.config(painter, painted, strength, preserve_color, None))
+                options = self.options.stylizer_options(strength=float(strength), preserve_color=bool(preserve_color))
+                stylizer, _ = build_stylizer(self.model(painter).path, _mix(painted), options)
                 session = {"key": key, "stylizer": stylizer, "painter": painter, "times": deque(maxlen=20)}
-            height, width = frame_size(*frame.shape[:2], self.cfg.webcam_size)
+            height, width = frame_size(*frame.shape[:2], self.options.webcam_size)
             output = next(stylized_frames(iter([frame[..., :3]]), session["stylizer"], 1, (height, width), None))
             times = session["times"]
             times.append(time.perf_counter())
@@ -109,27 +112,23 @@ class Handlers:
     def webcam_painter(self, model: str, mix: str | None) -> tuple[str, str | None]:
         """The model and mix the webcam runs: the light ``webcam_model`` in the chosen style (or mix) when it paints
         every style of it, else the chosen model itself."""
-        light = self.cfg.webcam_model
+        light = self.options.webcam_model
         if light is None or light == model:
             return model, mix
         chosen = self.model(model).card
-        weights, _ = chosen_style(chosen, (mix or "").strip() or None)
+        weights, _ = chosen_style(chosen, _mix(mix))
         painted = {chosen.name: 1.0} if weights is None else {
             name: weight for name, weight in zip(chosen.style_names, weights.tolist()) if weight > 0}
         if not set(painted) <= set(self.model(light).card.style_names):
             return model, mix
         return light, ",".join(f"{name}:{weight:g}" for name, weight in painted.items())
 
-    def config(self, model: str, mix: str | None, strength: float, preserve_color: bool, size: str | int | None,
-               **extra) -> DictConfig:
-        """A stylize config (conf/inference/stylize.yaml's keys) for the page's options, on the app's stylizer options."""
-        entry = self.model(model)
-        return OmegaConf.create({
-            **{name: self.cfg[name] for name in STYLIZER_OPTIONS},
-            "ckpt": str(entry.path), "style": (mix or "").strip() or None, "strength": float(strength),
-            "preserve_color": bool(preserve_color), "size": output_size(size), "batch_size": self.cfg.batch_size,
-            "overwrite": False, "temporal": None, **extra,
-        })
+    def _stylize(self, model: str, mix: str | None, strength: float, preserve_color: bool, size: str | int | None,
+                 source: Path, destination: Path, blend: TemporalBlend | None = None) -> None:
+        """fst-stylize's work with the page's options, on the app's stylizer options."""
+        options = self.options.stylizer_options(strength=float(strength), preserve_color=bool(preserve_color))
+        stylize(self.model(model).path, source, destination, style=_mix(mix), size=output_size(size),
+                batch_size=self.options.batch_size, blend=blend, options=options)
 
     def model(self, name: str) -> StyleModel:
         if name not in self.gallery:
@@ -147,7 +146,7 @@ class Handlers:
         return source
 
     def _destination(self, source: Path, model: str, mix: str | None, suffix: str) -> Path:
-        _, painted = chosen_style(self.model(model).card, (mix or "").strip() or None)
+        _, painted = chosen_style(self.model(model).card, _mix(mix))
         # stylize makes the folder; its random name keeps one user's results out of another's reach
         return self.results / secrets.token_urlsafe(16) / f"{source.stem}_{painted}{suffix}"
 

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import gradio as gr
-from omegaconf import DictConfig
 
 from fst.app.gallery import build_gallery
 from fst.app.handlers import Handlers
 from fst.app.layout import CSS, build_page
+from fst.app.options import AppOptions
 from fst.errors import FstError, one_line_reason
 
 
@@ -29,8 +29,8 @@ def wait_for_requests(page: gr.Blocks, seconds: float = 60) -> None:
 
 
 @contextlib.contextmanager
-def running(cfg: DictConfig) -> Iterator[tuple[gr.Blocks, str, Path]]:
-    """The app serving on ``cfg.host:cfg.port`` while the block runs: yields the page, its local URL and its
+def running(options: AppOptions) -> Iterator[tuple[gr.Blocks, str, Path]]:
+    """The app serving on ``options.host:options.port`` while the block runs: yields the page, its local URL and its
     temporary folder, which is gone once the block ends."""
     folder = Path(tempfile.mkdtemp(prefix="fst-app-"))
     previous = os.environ.get("GRADIO_TEMP_DIR")
@@ -39,17 +39,18 @@ def running(cfg: DictConfig) -> Iterator[tuple[gr.Blocks, str, Path]]:
     os.environ["GRADIO_TEMP_DIR"] = str(folder)
     page = None
     try:
-        gallery = build_gallery(cfg, folder / "thumbnails")
-        page = build_page(cfg, gallery, Handlers(cfg, gallery, folder / "results"))
-        page.queue(default_concurrency_limit=cfg.concurrency, max_size=cfg.queue_size)
+        options.check()
+        gallery = build_gallery(options, folder / "thumbnails")
+        page = build_page(options, gallery, Handlers(options, gallery, folder / "results"))
+        page.queue(default_concurrency_limit=options.concurrency, max_size=options.queue_size)
         try:
             _, url, _ = page.launch(
-                server_name=cfg.host, server_port=cfg.port, share=cfg.share, prevent_thread_lock=True, quiet=True,
-                max_file_size=round(cfg.max_upload_mb * 1024 * 1024), allowed_paths=[], ssr_mode=False, show_error=False,
+                server_name=options.host, server_port=options.port, share=options.share, prevent_thread_lock=True, quiet=True,
+                max_file_size=round(options.max_upload_mb * 1024 * 1024), allowed_paths=[], ssr_mode=False, show_error=False,
                 css=CSS,
             )
         except OSError as exc:  # the port is taken, or the address is not this machine's
-            raise FstError(f"cannot serve on {cfg.host}:{cfg.port}: {one_line_reason(exc)}; choose another port= or host=") from None
+            raise FstError(f"cannot serve on {options.host}:{options.port}: {one_line_reason(exc)}; choose another port= or host=") from None
         yield page, url, folder
     finally:
         if page is not None:

@@ -8,7 +8,9 @@ import time
 
 from omegaconf import DictConfig
 
+from fst.app.options import AppOptions
 from fst.commands.cli import command
+from fst.config import options_of
 from fst.errors import FstError
 from fst.messages import say
 
@@ -21,6 +23,14 @@ EXAMPLES = [
 ]
 
 
+def app_options(cfg: DictConfig) -> AppOptions:
+    """The app's options from a composed fst-app config."""
+    options = options_of(cfg, AppOptions)
+    # temporal=none leaves the group empty; the page builds TemporalBlends with its own steadiness
+    options.temporal = {key: value for key, value in (options.temporal or {}).items() if key != "_target_"} or None
+    return options
+
+
 @command("app", EXAMPLES)
 def main(cfg: DictConfig) -> None:
     """Serve a web page to stylize photos, videos, GIFs and the webcam with the shipped styles and your own."""
@@ -31,7 +41,7 @@ def main(cfg: DictConfig) -> None:
 
     # SIGTERM stops the app as Ctrl+C does, so its temporary files go too.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    with running(cfg) as (page, url, folder):
+    with running(app_options(cfg)) as (page, url, folder):
         say(f"serving on {url} (temporary files in {folder}); Ctrl+C stops")
         try:
             while page.is_running:

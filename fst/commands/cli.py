@@ -19,7 +19,8 @@ from omegaconf.errors import OmegaConfBaseException, ValidationError
 
 from fst.config import compose, config_dir, register_configs
 from fst.errors import FstError, exit_on_user_error
-from fst.schemas import check_ranges
+from fst.inference.options import describe
+from fst.schemas import SCHEMAS, check_ranges
 
 # Hydra's own flags (and those of them that take a value); any other --flag is a user writing argparse style.
 HYDRA_FLAGS = {"--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--resolve", "--package", "-p", "--run", "-r",
@@ -177,6 +178,18 @@ def _yaml_comments(path: Path, package: str) -> dict[str, tuple[str, str]]:
     return found
 
 
+def _yaml_value(value) -> str:
+    """A default as it would be written on the command line."""
+    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _dataclass_options(schema: type) -> dict[str, tuple[str, str]]:
+    """The documented fields of a command's schema (fst/schemas.py): its own first, then those it inherits."""
+    own = set(vars(schema).get("__annotations__", {}))
+    rows = {name: (_yaml_value(default), help) for name, default, help in describe(schema)}
+    return {**{k: v for k, v in rows.items() if k in own}, **{k: v for k, v in rows.items() if k not in own}}
+
+
 def print_help(config_name: str, description: str, examples: list[str]) -> None:
     """A command's description, examples, and its own options with their defaults and meanings."""
     cfg = compose(config_name, [])
@@ -192,7 +205,7 @@ def print_help(config_name: str, description: str, examples: list[str]) -> None:
             if (folder / group / f"{option}.yaml").is_file():
                 files.append((folder / group / f"{option}.yaml", group))
                 break
-    options = {}
+    options = _dataclass_options(SCHEMAS[f"{config_name}_schema"])
     for path, package in files:
         options.update(_yaml_comments(path, package))
     width = min(34, max(len(f"{k}={v}") for k, (v, _) in options.items() if v))

@@ -4,7 +4,9 @@ runtimes (conf/inference/export.yaml)."""
 from omegaconf import DictConfig
 
 from fst.commands.cli import command
+from fst.config import options_of
 from fst.export.formats import export
+from fst.export.options import ExportOptions
 
 EXAMPLES = [
     "fst-export ckpt=candy format=onnx                          # -> exported/candy.onnx",
@@ -16,7 +18,7 @@ EXAMPLES = [
 @command("export", EXAMPLES, string_options=("style",))
 def main(cfg: DictConfig) -> None:
     """Export a style model for other runtimes (ONNX, TorchScript), or one style of a multi-style model."""
-    print(f"fst: wrote {export(cfg)}")
+    print(f"fst: wrote {export(options_of(cfg, ExportOptions))}")
 
 
 if __name__ == "__main__":

@@ -2,11 +2,14 @@
 videos and GIFs (conf/inference/stylize.yaml)."""
 
 import os
+from pathlib import Path
 
 from omegaconf import DictConfig
 
 from fst.commands.cli import command
+from fst.config import build, options_of, plain
 from fst.inference.files import stylize
+from fst.inference.options import StylizeOptions
 
 EXAMPLES = [
     "fst-stylize ckpt=candy input=photo.jpg                  # -> stylized/candy/photo.jpg",
@@ -17,10 +20,17 @@ EXAMPLES = [
 ]
 
 
+def stylize_config(cfg: DictConfig) -> list[Path]:
+    """:func:`fst.inference.files.stylize` with the arguments a composed fst-stylize config gives."""
+    blend = build(cfg.temporal) if cfg.get("temporal") else None  # temporal=none leaves the group empty
+    return stylize(cfg.ckpt, cfg.input, cfg.output, style=plain(cfg.style), size=cfg.size, batch_size=cfg.batch_size,
+                   overwrite=cfg.overwrite, blend=blend, options=options_of(cfg, StylizeOptions))
+
+
 @command("stylize", EXAMPLES, string_options=("style",))
 def main(cfg: DictConfig) -> None:
     """Stylize a photo, a folder, a video or a GIF with a style model."""
-    written = stylize(cfg)
+    written = stylize_config(cfg)
     where = f": {os.path.commonpath(written) if len(written) > 1 else written[0]}" if written else ""
     print(f"fst: wrote {len(written)} file(s){where}")
 

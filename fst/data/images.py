@@ -73,19 +73,30 @@ def open_rgb(path: str | Path) -> Image.Image:
         raise ImageLoadError(f"cannot read image {path}: {one_line_reason(exc)}") from None
 
 
-def load_image(path: str | Path, long_side: int | None = None) -> torch.Tensor:
-    """A (3, H, W) float tensor in [0, 1]; optionally resized so the long side is ``long_side``."""
-    image = open_rgb(path)
+def pil_to_tensor(image: Image.Image, long_side: int | None = None) -> torch.Tensor:
+    """A (3, H, W) float tensor in [0, 1] of any PIL image (as RGB); optionally resized so the long side is
+    ``long_side``."""
+    image = _to_rgb(image)
     if long_side:
         scale = long_side / max(image.size)
         image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
     return TF.to_dtype(TF.pil_to_tensor(image), torch.float32, scale=True)
 
 
+def tensor_to_pil(image: torch.Tensor) -> Image.Image:
+    """An RGB PIL image of a (3, H, W) tensor in [0, 1]: the pixels fst writes to files."""
+    return TF.to_pil_image(image.detach().float().clamp(0, 1).cpu())
+
+
+def load_image(path: str | Path, long_side: int | None = None) -> torch.Tensor:
+    """A (3, H, W) float tensor in [0, 1]; optionally resized so the long side is ``long_side``."""
+    return pil_to_tensor(open_rgb(path), long_side)
+
+
 def save_image(image: torch.Tensor, path: str | Path) -> None:
     """Write a (3, H, W) tensor in [0, 1] atomically (a kill never leaves a partial file)."""
     path = Path(path)
-    pil = TF.to_pil_image(image.detach().float().clamp(0, 1).cpu())
+    pil = tensor_to_pil(image)
     extension = path.suffix.lower().lstrip(".")
     format = {"jpg": "JPEG", "jpeg": "JPEG", "tif": "TIFF"}.get(extension, extension.upper())
     options = {"quality": 95} if format in ("JPEG", "WEBP") else {}

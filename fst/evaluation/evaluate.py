@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 from pytorch_lightning.loggers import WandbLogger
 from torchvision.transforms.v2 import functional as TF
 
+from fst.config import options_of
 from fst.data.datamodule import eval_transform
 from fst.data.images import ImageLoadError, open_rgb, require_image_folder, save_image
 from fst.data.styles import find_style_image, load_style_image
@@ -26,6 +27,7 @@ from fst.evaluation.optimization import optimize_image
 from fst.evaluation.report import METRICS, Column, labelled_gallery, markdown_report, write_results
 from fst.hardware import device_name
 from fst.inference.device import default_precision, pick_device
+from fst.inference.options import StylizeOptions
 from fst.inference.stylizer import Stylizer
 from fst.io import atomic_path, check_writable
 from fst.losses.perceptual import PerceptualLoss
@@ -89,7 +91,7 @@ def feed_forward_column(net, card: ModelCard, index: int, photos, criterion, cfg
     """The model's stylization of every photo in its ``index``-th style, scored."""
     style, multi = card.styles[index], card.multi_style
     weights = torch.nn.functional.one_hot(torch.tensor(index), len(card.styles)).float() if multi else None
-    stylizer = Stylizer.from_config(net, cfg, style=weights)
+    stylizer = Stylizer(net, options_of(cfg, StylizeOptions), style=weights)
     stylizer(photos[0].unsqueeze(0))  # warm-up: first-call costs are not the model's speed
     column = Column(f"{card.name}: {style.name}" if multi else card.name, "fst", card.training.steps, style, card)
     for photo in photos:

@@ -8,19 +8,19 @@ import warnings
 from pathlib import Path
 
 import torch
-from omegaconf import DictConfig
 from torch import nn
 
 from fst.errors import FstError
+from fst.export.options import SUFFIXES, ExportOptions
 from fst.export.quantize import quantize_onnx
 from fst.inference.mixing import chosen_style
+from fst.inference.options import default_calibration
 from fst.io import atomic_path, check_writable
 from fst.models.card import ModelCard
 from fst.models.conditional_net import extract_style, is_multi_style
 from fst.models.files import CARD_KEY, load_style_model, read_card, save_style_model
 from fst.models.zoo import resolve_model
 
-SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt", "safetensors": ".safetensors"}
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "int8": torch.float32}  # int8: quantized from fp32
 
 
@@ -66,36 +66,34 @@ def export_torchscript(net: nn.Module, path: Path, card: ModelCard) -> None:
         torch.jit.script(net).save(tmp, _extra_files={f"{CARD_KEY}.json": card.to_json()})
 
 
-def export(cfg: DictConfig) -> Path:
-    """Export ``cfg.ckpt`` as ``conf/inference/export.yaml`` says; return the written file."""
-    if cfg.format not in SUFFIXES:
-        raise FstError(f"format={cfg.format} is not one of {', '.join(SUFFIXES)}")
-    if cfg.precision not in DTYPES:
-        raise FstError(f"precision={cfg.precision} is not one of {', '.join(DTYPES)}")
-    model = resolve_model(cfg.ckpt)
+def export(options: ExportOptions) -> Path:
+    """Write the model ``options.ckpt`` as ``options`` say; return the written file."""
+    options.check()
+    model = resolve_model(options.ckpt)
     card = read_card(model)
-    if cfg.format == "safetensors" and card.multi_style and cfg.style is None:
+    if options.format == "safetensors" and card.multi_style and options.style is None:
         raise FstError("format=safetensors writes one style of a multi-style model: pick it with style=<name> or a mix")
-    if cfg.precision == "int8" and cfg.format != "onnx":
-        raise FstError(f"precision=int8 is for format=onnx (ONNX Runtime runs it); format={cfg.format} takes fp32 or fp16")
-    weights, name = chosen_style(card, cfg.style, required=False)
-    suffix = ("" if cfg.precision == "fp32" else f".{cfg.precision}") + SUFFIXES[cfg.format]
-    path = Path(cfg.output).expanduser() if cfg.output else Path("exported") / f"{name}{suffix}"
-    if path.exists() and not cfg.overwrite:
+    if options.precision == "int8" and options.format != "onnx":
+        raise FstError(f"precision=int8 is for format=onnx (ONNX Runtime runs it); format={options.format} takes fp32 or fp16")
+    weights, name = chosen_style(card, options.style, required=False)
+    suffix = ("" if options.precision == "fp32" else f".{options.precision}") + SUFFIXES[options.format]
+    path = Path(options.output).expanduser() if options.output else Path("exported") / f"{name}{suffix}"
+    if path.exists() and not options.overwrite:
         raise FstError(f"output exists: {path}; pass overwrite=true or another output")
     check_writable(path, "output")
     net, card = load_style_model(model)
     if weights is not None:
         net, card = extract_style(net, card, weights, name)
-    if cfg.format == "safetensors":
-        return save_style_model(net, path, card, dtype={"fp32": "float32", "fp16": "float16"}[cfg.precision])
-    net = net.to(DTYPES[cfg.precision])
-    if cfg.format == "onnx" and cfg.precision == "int8":
+    if options.format == "safetensors":
+        return save_style_model(net, path, card, dtype={"fp32": "float32", "fp16": "float16"}[options.precision])
+    net = net.to(DTYPES[options.precision])
+    if options.format == "onnx" and options.precision == "int8":
         with tempfile.TemporaryDirectory(prefix="fst-export-") as work:
-            export_onnx(net, Path(work) / "fp32.onnx", card, torch.float32, cfg.opset)
-            quantize_onnx(Path(work) / "fp32.onnx", path, card, cfg.calibration, cfg.calibration_size)
-    elif cfg.format == "onnx":
-        export_onnx(net, path, card, DTYPES[cfg.precision], cfg.opset)
+            export_onnx(net, Path(work) / "fp32.onnx", card, torch.float32, options.opset)
+            calibration = options.calibration or default_calibration()
+            quantize_onnx(Path(work) / "fp32.onnx", path, card, calibration, options.calibration_size)
+    elif options.format == "onnx":
+        export_onnx(net, path, card, DTYPES[options.precision], options.opset)
     else:
         export_torchscript(net, path, card)
     return path

@@ -1,21 +1,23 @@
-"""Stylize what ``input=`` names (an image, a folder, a video or a GIF) into files, as ``conf/stylize.yaml`` says."""
+"""Stylize what ``input=`` names (an image, a folder, a video or a GIF) into files: the work of ``fst-stylize`` and
+``fst.Model.stylize_file``."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
-from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from fst.config import build
 from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, find_images, load_image, save_image
 from fst.errors import FstError
 from fst.inference.mixing import chosen_style
+from fst.inference.options import StylizeOptions
 from fst.inference.stylizer import Stylizer
+from fst.inference.temporal import TemporalBlend
 from fst.inference.video import VIDEO_EXTENSIONS, stylize_gif, stylize_video
 from fst.io import atomic_path, check_writable
 from fst.models.card import ModelCard
@@ -58,22 +60,23 @@ def plan_outputs(input: str, out: Path, given: bool) -> list[tuple[Path, Path]]:
     raise FstError(f"input not found: {source}")
 
 
-def build_stylizer(cfg: DictConfig) -> tuple[Stylizer, str]:
-    """The Stylizer of ``cfg`` and the name of what it paints (the style, or the mix of a multi-style model)."""
-    net, card = load_style_model(resolve_model(cfg.ckpt))
-    weights, painted = chosen_style(card, cfg.style)
-    return Stylizer.from_config(net, cfg, style=weights), painted
+def build_stylizer(model: str | Path, style, options: StylizeOptions) -> tuple[Stylizer, str]:
+    """The Stylizer of a model (a shipped name or a file) painting ``style`` (for a multi-style model: a name or a
+    mix), and the name of what it paints."""
+    net, card = load_style_model(resolve_model(model))
+    weights, painted = chosen_style(card, style)
+    return Stylizer(net, options, style=weights), painted
 
 
-def _stylize_images(stylizer: Stylizer, pairs: list[tuple[Path, Path]], cfg: DictConfig) -> tuple[list[Path], list[str]]:
+def _stylize_images(stylizer: Stylizer, pairs: list[tuple[Path, Path]], size: int | None, batch_size: int) -> tuple[list[Path], list[str]]:
     written, failures = [], []
     with tqdm(total=len(pairs), unit="img", desc="stylize", disable=len(pairs) < 2) as progress:
-        for start in range(0, len(pairs), cfg.batch_size):
-            chunk = pairs[start : start + cfg.batch_size]
+        for start in range(0, len(pairs), batch_size):
+            chunk = pairs[start : start + batch_size]
             by_size = defaultdict(list)  # only images of one size can share a batch
             for source, destination in chunk:
                 try:
-                    image = load_image(source, long_side=cfg.size)
+                    image = load_image(source, long_side=size)
                 except ImageLoadError as exc:
                     if len(pairs) == 1:
                         raise
@@ -90,13 +93,14 @@ def _stylize_images(stylizer: Stylizer, pairs: list[tuple[Path, Path]], cfg: Dic
 
 
 # The options that decide what a folder's outputs look like: a rerun with others stylizes them again.
-RECORDED_OPTIONS = ("style", "size", "strength", "preserve_color", "precision", "tile_size", "tile_overlap", "stats_size")
+RECORDED_OPTIONS = ("strength", "preserve_color", "precision", "tile_size", "tile_overlap", "stats_size")
 RECORD = ".fst-stylize.json"
 
 
-def _folder_options(cfg: DictConfig, model: Path, card: ModelCard) -> dict:
-    options = OmegaConf.to_container(OmegaConf.masked_copy(cfg, list(RECORDED_OPTIONS)), resolve=True)  # JSON-safe
-    return {"model": str(model.resolve()), "steps": card.training.steps, **options}
+def _folder_options(model: Path, card: ModelCard, style, size: int | None, options: StylizeOptions) -> dict:
+    style = dict(style) if isinstance(style, Mapping) else style  # JSON-safe
+    recorded = {name: getattr(options, name) for name in RECORDED_OPTIONS}
+    return {"model": str(model.resolve()), "steps": card.training.steps, "style": style, "size": size, **recorded}
 
 
 def _stale_outputs(pairs: list[tuple[Path, Path]], record: Path, options: dict) -> list[tuple[Path, Path]]:
@@ -118,44 +122,60 @@ def _stale_outputs(pairs: list[tuple[Path, Path]], record: Path, options: dict) 
     return pairs
 
 
-def stylize(cfg: DictConfig) -> list[Path]:
-    """Stylize ``cfg.input`` (an image, a folder, a video or a GIF); return the files written.
+def stylize(
+    model: str | Path,
+    input: str | Path,
+    output: str | Path | None = None,
+    style=None,
+    size: int | None = None,
+    batch_size: int = 4,
+    overwrite: bool = False,
+    blend: TemporalBlend | None = None,
+    options: StylizeOptions | None = None,
+) -> list[Path]:
+    """Stylize ``input`` (an image, a folder, a video or a GIF) with ``model`` (a shipped name or a file); return
+    the files written. The arguments are fst-stylize's options of the same names (``blend``: its ``temporal``).
 
     Everything that can be checked is checked before the model loads: the style, the input, where the outputs
     go and that they can be written there.
     """
-    model = resolve_model(cfg.ckpt)
-    card = read_card(model)
-    _, painted = chosen_style(card, cfg.style)
-    out = Path(cfg.output).expanduser() if cfg.output else Path("stylized") / painted
-    pairs = plan_outputs(cfg.input, out, given=cfg.output is not None)
+    options = options if options is not None else StylizeOptions()
+    options.check()
+    if size is not None and size <= 0:
+        raise FstError(f"size must be > 0, got {size}")
+    if batch_size <= 0:
+        raise FstError(f"batch_size must be > 0, got {batch_size}")
+    path = resolve_model(model)
+    card = read_card(path)
+    _, painted = chosen_style(card, style)
+    out = Path(output).expanduser() if output else Path("stylized") / painted
+    pairs = plan_outputs(str(input), out, given=output is not None)
     for source, destination in pairs:
         if destination.resolve() == source.resolve():
             raise FstError(f"output would overwrite the input {source}; choose another output")
-    folder = Path(cfg.input).expanduser().is_dir()
-    options = _folder_options(cfg, model, card)
-    if not cfg.overwrite:
+    folder = Path(input).expanduser().is_dir()
+    recorded = _folder_options(path, card, style, size, options)
+    if not overwrite:
         if not folder and pairs[0][1].exists():
             raise FstError(f"output exists: {pairs[0][1]}; pass overwrite=true or another output")
-        pairs = _stale_outputs(pairs, out / RECORD, options) if folder else pairs
+        pairs = _stale_outputs(pairs, out / RECORD, recorded) if folder else pairs
     for _, destination in pairs[:1]:
         check_writable(destination, "output")
-    blend = build(cfg.temporal) if cfg.get("temporal") else None  # temporal=none leaves the group empty
-    stylizer, _ = build_stylizer(cfg)
+    stylizer, _ = build_stylizer(path, style, options)
 
     if len(pairs) == 1 and kind(pairs[0][0]) in ("video", "GIF"):
         source, destination = pairs[0]
         animate = stylize_gif if kind(source) == "GIF" else stylize_video
-        count = animate(source, destination, stylizer, batch_size=cfg.batch_size, long_side=cfg.size, blend=blend)
+        count = animate(source, destination, stylizer, batch_size=batch_size, long_side=size, blend=blend)
         log.info("%d frames", count)
         return [destination]
     if blend is not None:
         log.info("temporal=flow applies to videos and GIFs; images are stylized on their own")
 
-    written, failures = _stylize_images(stylizer, pairs, cfg)
+    written, failures = _stylize_images(stylizer, pairs, size, batch_size)
     if folder:
         with atomic_path(out / RECORD) as tmp:
-            Path(tmp).write_text(json.dumps(options, sort_keys=True))
+            Path(tmp).write_text(json.dumps(recorded, sort_keys=True))
     for reason in failures:
         log.warning("skipped: %s", reason)
     if failures:

@@ -4,11 +4,9 @@ huge images with consistent instance-norm statistics, style strength and colour 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, fields
 
 import torch
 import torch.nn.functional as F
-from omegaconf import DictConfig
 from torch import nn
 from tqdm import tqdm
 
@@ -16,6 +14,7 @@ from fst.errors import FstError
 from fst.inference.color import keep_colors, restore_detail
 from fst.inference.device import PRECISIONS, default_precision, pick_device
 from fst.inference.onnx_runtime import ONNX_PRECISIONS, OnnxNetwork, check_onnxruntime, onnx_model
+from fst.inference.options import StylizeOptions, default_calibration
 from fst.inference.tiling import feather, fixed_norm_stats, record_norm_stats, spans
 
 log = logging.getLogger(__name__)
@@ -25,97 +24,56 @@ log = logging.getLogger(__name__)
 AUTO_LONG_SIDE = 1536
 
 
-@dataclass
 class Stylizer:
     """Runs a style network on (B, 3, H, W) images in [0, 1] and returns images of the same size.
 
-    Its options are ``conf/inference/stylizer/default.yaml``, shared by stylize and evaluate (:meth:`from_config`).
-
     Args:
-        net: the trained network (any device; moved to ``device``).
-        device: where to run.
-        precision: ``fp32``, ``bf16`` or ``fp16`` autocast (``auto``: per device, see default_precision), or
-            ``int8`` (ONNX Runtime on the CPU, quantized from fp32: :mod:`fst.export.quantize`).
-        channels_last: NHWC memory format (``None``: on CUDA only, where cuDNN is faster with it).
-        compile: ``torch.compile`` the network; the first call of each input size is slow.
-        tile_size: images with a side above this are stylized in overlapping tiles of this size.
-        tile_overlap: overlap between neighbouring tiles, in pixels.
-        stats_size: tiled images take their instance-norm statistics from a copy downscaled to this long
-            side (``None``: the tile size, so that pass needs no more memory than a tile).
-        strength: 1 = full style, 0 = the input unchanged; in between blends the two.
-        preserve_color: keep the input's colours, taking only the stylized luminance (Gatys et al. 2016).
-        stroke_size: how big the style's strokes are against the image. The network paints strokes of a fixed
-            size in pixels, which on a 6000 px photo look like a fine weave; ``k`` stylizes the image at 1/k of
-            its size, scales the painting back up and restores the photo's fine detail over it (``1``: at full
-            size). ``auto`` picks ``k`` so that the image is painted at a long side of ``AUTO_LONG_SIDE``.
-        backend: ``torch``, or ``onnxruntime`` (CPU; the network exported to ONNX once and cached, see
-            :mod:`fst.inference.onnx_runtime`); ``auto``: onnxruntime for ``precision=int8``, else torch.
-        calibration: for ``precision=int8``, the folder of photos that set the INT8 activation ranges.
-        calibration_size: the side, in pixels, of the square centre crops of the calibration photos.
+        net: the trained network (any device; moved to the options' device).
+        options: how it runs (:class:`fst.inference.options.StylizeOptions`: device, precision, backend, tiling,
+            strength, colour, stroke size).
         style: for a multi-style network, the (S,) weights of its styles to paint (:func:`style_weights`).
+
+    Precision ``int8`` runs on ONNX Runtime on the CPU, quantized from fp32 (:mod:`fst.export.quantize`);
+    ``stroke_size`` ``k`` stylizes the image at 1/k of its size, scales the painting back up and restores the
+    photo's fine detail over it, so that the strokes look as big on a 6000 px photo as the network paints them on
+    a small one (``auto`` paints at a long side of ``AUTO_LONG_SIDE`` at most).
     """
 
-    net: nn.Module
-    device: torch.device
-    precision: str
-    channels_last: bool | None
-    compile: bool
-    tile_size: int
-    tile_overlap: int
-    stats_size: int | None
-    strength: float
-    preserve_color: bool
-    stroke_size: str | float
-    backend: str = "torch"
-    calibration: str | None = None
-    calibration_size: int = 256
-    style: torch.Tensor | None = None  # chosen per model and call, not a config default
-    _tiles_noted: bool = field(default=False, init=False, repr=False)
-
-    @classmethod
-    def from_config(cls, net: nn.Module, cfg: DictConfig, style: torch.Tensor | None = None) -> Stylizer:
-        """A Stylizer with the options of ``cfg`` (a stylize or evaluate config)."""
-        options = {f.name: cfg[f.name] for f in fields(cls) if f.init and f.name not in ("net", "device", "style")}
-        on_cpu_only = cfg.backend == "onnxruntime" or (cfg.backend == "auto" and cfg.precision == "int8")
-        device = "cpu" if cfg.device == "auto" and on_cpu_only else cfg.device
-        return cls(net, device=pick_device(device), style=style, **options)
-
-    def __post_init__(self):
+    def __init__(self, net: nn.Module, options: StylizeOptions | None = None, style: torch.Tensor | None = None):
+        self.options = options = options if options is not None else StylizeOptions()
+        options.check()
+        self.style = style
+        on_cpu_only = options.backend == "onnxruntime" or (options.backend == "auto" and options.precision == "int8")
+        self.device = pick_device("cpu" if options.device == "auto" and on_cpu_only else options.device)
+        self.backend = options.backend
         if self.backend == "auto":
-            self.backend = "onnxruntime" if self.precision == "int8" else "torch"
+            self.backend = "onnxruntime" if options.precision == "int8" else "torch"
+        self.precision = options.precision
         if self.precision == "auto":
             self.precision = "fp32" if self.backend == "onnxruntime" else default_precision(self.device)
+        self.channels_last = self.device.type == "cuda" if options.channels_last is None else options.channels_last
         if self.backend == "onnxruntime":
             self._check_onnxruntime_options()
         elif self.precision == "int8":
             raise FstError("precision=int8 runs on ONNX Runtime: drop backend=torch (or set backend=onnxruntime)")
-        elif self.precision not in PRECISIONS:
-            raise FstError(f"precision={self.precision} is not one of auto, {', '.join(PRECISIONS)}, int8")
         if self.precision == "fp16" and self.device.type == "cpu":
             raise FstError("precision=fp16 needs a GPU; on CPU use precision=bf16 or fp32")
-        if self.stroke_size != "auto" and not (isinstance(self.stroke_size, (int, float)) and self.stroke_size > 0):
-            raise FstError(f"stroke_size must be auto or a number > 0, got {self.stroke_size}")
-        if not 0 <= self.strength <= 1:
-            raise FstError(f"strength must be between 0 and 1, got {self.strength}")
-        if self.tile_size < 64 or not 0 <= self.tile_overlap <= self.tile_size // 2:
-            raise FstError("tile_size must be >= 64 and tile_overlap between 0 and tile_size/2")
-        if self.channels_last is None:
-            self.channels_last = self.device.type == "cuda"
-        num_styles = getattr(self.net, "num_styles", None)
-        if num_styles is None and self.style is not None:
+        num_styles = getattr(net, "num_styles", None)
+        if num_styles is None and style is not None:
             raise FstError("style= picks a style of a multi-style model; this model paints one style")
-        if num_styles is not None and (self.style is None or self.style.shape != (num_styles,)):
+        if num_styles is not None and (style is None or style.shape != (num_styles,)):
             raise FstError(f"this model paints {num_styles} styles: give it their {num_styles} weights (style=...)")
-        self.net = self.net.to(self.device).eval().requires_grad_(False)
+        self.net = net.to(self.device).eval().requires_grad_(False)
         if self.channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
         if self.backend == "onnxruntime":
-            model = onnx_model(self.net, self.precision, self.calibration, self.calibration_size)
-            self._run = OnnxNetwork(model)
+            calibration = options.calibration or default_calibration()
+            self._run = OnnxNetwork(onnx_model(self.net, self.precision, calibration, options.calibration_size))
         else:
             # Static shapes: each new input size compiles once (torch 2.15's inductor fails on this network's
             # symbolic padding arithmetic), which suits videos and same-size batches.
-            self._run = torch.compile(self.net, dynamic=False) if self.compile else self.net
+            self._run = torch.compile(self.net, dynamic=False) if options.compile else self.net
+        self._tiles_noted = False
 
     def _check_onnxruntime_options(self) -> None:
         check_onnxruntime()
@@ -123,9 +81,7 @@ class Stylizer:
             raise FstError(f"backend=onnxruntime runs on the CPU: add device=cpu (or use backend=torch on {self.device.type})")
         if self.precision not in ONNX_PRECISIONS:
             raise FstError(f"backend=onnxruntime runs precision=fp32 or int8, not {self.precision}")
-        if self.precision == "int8" and not self.calibration:
-            raise FstError("precision=int8 needs calibration=<a folder of photos> to set its INT8 ranges")
-        if self.compile:
+        if self.options.compile:
             raise FstError("compile=true is for backend=torch; ONNX Runtime optimizes its graph itself: drop compile=true")
         if self.channels_last:
             raise FstError("channels_last=true is for backend=torch: drop it")
@@ -151,7 +107,7 @@ class Stylizer:
     @torch.inference_mode()
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         """Stylize a batch; returns a float32 CPU tensor of the input's shape."""
-        if self.strength == 0:
+        if self.options.strength == 0:
             return images.clone()
         images = images.cpu().float()
         size = images.shape[-2:]
@@ -165,13 +121,13 @@ class Stylizer:
 
     def stroke_factor(self, height: int, width: int) -> float:
         """How many times smaller than the image the network paints it (``stroke_size``)."""
-        if self.stroke_size == "auto":
+        if self.options.stroke_size == "auto":
             return max(1.0, max(height, width) / AUTO_LONG_SIDE)
-        return float(self.stroke_size)
+        return float(self.options.stroke_size)
 
     def _paint(self, images: torch.Tensor) -> torch.Tensor:
         """The network's painting of a batch at its own size, tile by tile when it is large."""
-        if max(images.shape[-2:]) > self.tile_size:
+        if max(images.shape[-2:]) > self.options.tile_size:
             return torch.cat([self.tiled(image.unsqueeze(0)) for image in images])
         try:
             return self._forward(images).cpu()
@@ -188,10 +144,10 @@ class Stylizer:
         if self.backend == "onnxruntime" and not self._tiles_noted:
             log.info("fst: tiled images run the PyTorch network in fp32 (ONNX Runtime cannot share instance-norm statistics across tiles)")
             self._tiles_noted = True
-        tile = min(tile_size or self.tile_size, *image.shape[-2:])
-        overlap = min(self.tile_overlap, tile // 2)
+        tile = min(tile_size or self.options.tile_size, *image.shape[-2:])
+        overlap = min(self.options.tile_overlap, tile // 2)
         height, width = image.shape[-2:]
-        scale = min(1.0, (self.stats_size or tile) / max(height, width))
+        scale = min(1.0, (self.options.stats_size or tile) / max(height, width))
         small = image if scale == 1 else F.interpolate(image, scale_factor=scale, mode="area")
         with self._autocast():
             small = small.to(self.device)
@@ -213,8 +169,8 @@ class Stylizer:
         return output / total
 
     def _finish(self, stylized: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
-        if self.preserve_color:
+        if self.options.preserve_color:
             stylized = keep_colors(stylized, content)
-        if self.strength < 1:
-            stylized = torch.lerp(content, stylized, self.strength)
+        if self.options.strength < 1:
+            stylized = torch.lerp(content, stylized, self.options.strength)
         return stylized

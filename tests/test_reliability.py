@@ -395,3 +395,68 @@ def test_checkpoint_with_missing_or_extra_tensors_names_them(tmp_path):
     save_file(state, path, metadata=metadata)
     with pytest.raises(FstError, match=r"missing \['decoder.2.1.bias'\], unexpected \['extra.weight'\]"):
         load_style_model(path)
+
+
+# Values that torch and Lightning take when built and fail on (or quietly misuse) once training runs.
+TRAINING_VALUE_ERRORS = [
+    ("optimizer.lr=-1", "optimizer.lr must be > 0, got -1"),
+    ("optimizer.lr=0", "optimizer.lr must be > 0, got 0"),
+    ("+optimizer.weight_decay=-0.1", "optimizer.weight_decay must be >= 0, got -0.1"),
+    ("+optimizer.betas=[2,0.9]", "optimizer: Invalid beta parameter at index 0: 2"),
+    ("+optimizer.momentum=0.9", "optimizer: Adam.__init__() got an unexpected keyword argument 'momentum'"),
+    ("optimizer._target_=torch.optim.Nope", "optimizer._target_=torch.optim.Nope cannot be imported"),
+    ("scheduler=cosine scheduler.T_max=0", "scheduler.T_max must be > 0, got 0"),
+    ("scheduler=step scheduler.gamma=-1", "scheduler.gamma must be > 0, got -1"),
+    ("scheduler=step +scheduler.warmup=5", "scheduler: StepLR.__init__() got an unexpected keyword argument 'warmup'"),
+    ("trainer.val_check_interval=0", "trainer.val_check_interval must be > 0"),
+    ("trainer.accumulate_grad_batches=0", "trainer.accumulate_grad_batches must be >= 1, got 0"),
+    ("trainer.gradient_clip_val=-1", "trainer.gradient_clip_val must be >= 0"),
+    ("trainer.max_epochs=0", "trainer.max_epochs=0 would train nothing"),
+    ("trainer.devices=0", "trainer: `Trainer(devices=0)` value is not a valid input"),
+    ("trainer.gradient_clip_algorithm=sideways", "trainer: `gradient_clip_algorithm` sideways is invalid"),
+    ("callbacks.checkpoint.every_n_train_steps=-1", "callbacks.checkpoint: Invalid value for every_n_train_steps=-1"),
+    ("callbacks.checkpoint_timed.train_time_interval.minutes=-1", "callbacks.checkpoint_timed.train_time_interval must not be negative"),
+    ("seed=-1", "seed must be between 0 and 4294967295, got -1"),
+]
+
+
+@pytest.mark.parametrize("overrides,message", TRAINING_VALUE_ERRORS, ids=[o for o, _ in TRAINING_VALUE_ERRORS])
+def test_training_option_values_are_checked_before_training(tiny_data, tmp_path, overrides, message):
+    cfg = compose_config("train", [*small_run(tiny_data, tmp_path), *overrides.split()])
+    with pytest.raises(FstError) as error:
+        train(cfg)
+    assert message in str(error.value) and "\n" not in str(error.value)
+    assert not (tmp_path / "checkpoints").exists()  # refused before the first step
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("override,message", [TRAINING_VALUE_ERRORS[0], TRAINING_VALUE_ERRORS[10]])
+def test_training_option_values_are_one_line_errors_on_the_command_line(tiny_data, tmp_path, override, message):
+    result = run_script("train.py", *tiny_overrides(tiny_data, tmp_path), override)
+    assert_one_line_error(result, message)
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_the_resume_hint_names_the_command_the_user_ran(monkeypatch):
+    from fst.training.resume import resume_command
+
+    overrides, extra = ["style=candy", "run_name=old", "trainer.max_steps=9"], ["ckpt_path=/r/last.ckpt"]
+    monkeypatch.setattr(sys, "argv", ["/home/me/.venv/bin/fst-train", "style=candy"])
+    assert resume_command(overrides, extra) == "fst-train style=candy trainer.max_steps=9 ckpt_path=/r/last.ckpt"
+    monkeypatch.setattr(sys, "argv", ["scripts/train.py", "style=candy"])
+    assert resume_command(overrides, extra) == "python scripts/train.py style=candy trainer.max_steps=9 ckpt_path=/r/last.ckpt"
+
+
+def test_an_offline_vgg_download_says_to_set_the_local_weights(monkeypatch):
+    import urllib.error
+
+    from torchvision.models import VGG16_Weights, VGG19_Weights
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    for weights, variable, backbone in ((VGG16_Weights, "FST_VGG_WEIGHTS", "vgg16"), (VGG19_Weights, "FST_VGG19_WEIGHTS", "vgg19")):
+        monkeypatch.setattr(weights, "get_state_dict", offline)
+        with pytest.raises(FstError) as error:
+            VGGFeatures(backbone, ["relu2_2"], weights="imagenet")
+        assert f"set {variable}=/path/to/{backbone}.safetensors" in str(error.value) and "\n" not in str(error.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
+import sys
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -135,7 +136,13 @@ def recorded_overrides(run_dir: Path) -> list[str]:
 def resume_command(overrides: list[str], extra: list[str]) -> str:
     """The command that trains a run with ``overrides`` again, plus ``extra``."""
     keep = [o for o in overrides if override_key(o) not in ("ckpt_path", "run_name", "continue_from")]
-    return " ".join(["python scripts/train.py", *(shlex.quote(o) for o in keep), *extra])
+    return " ".join([train_command(), *(shlex.quote(o) for o in keep), *extra])
+
+
+def train_command() -> str:
+    """The training command as the user runs it: ``python scripts/train.py`` in a checkout, else ``fst-train`` (the
+    installed command, also the one to use after training from Python)."""
+    return "python scripts/train.py" if Path(sys.argv[0]).name == "train.py" else "fst-train"
 
 
 def check_same_model(option: str, path: Path, card: ModelCard, module: StyleTransferModule) -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor, TQDMProgressBar
 from pytorch_lightning.utilities import rank_zero_warn
@@ -29,6 +28,14 @@ from fst.models.zoo import resolve_model
 from fst.resources import DEMO_DIR
 from fst.training.callbacks import ExportStyleModel
 from fst.training.checkpoint_io import AtomicCheckpointIO
+from fst.training.checks import (
+    build_callback,
+    build_trainer,
+    check_seed,
+    check_trainer,
+    optimizer_factory,
+    scheduler_factory,
+)
 from fst.training.loggers import build_logger, log_config
 from fst.training.module import Adaptation, StyleTransferModule
 from fst.training.resume import (
@@ -74,6 +81,7 @@ def check_overrides_apply(cfg: DictConfig, asked: list[str]) -> None:
 def build_module(cfg: DictConfig, styles: list[tuple[StyleSpec, torch.Tensor]]) -> StyleTransferModule:
     """The LightningModule of ``cfg``: network, loss, the styles and their paintings, optimizer and speed switches."""
     specs, images = [spec for spec, _ in styles], [image for _, image in styles]
+    optimizer, scheduler = optimizer_factory(cfg.optimizer), scheduler_factory(cfg.get("scheduler"))  # an optional group
     if cfg.base:
         net, criterion, specs, adapt = adaptation(cfg, specs)
     else:
@@ -90,8 +98,8 @@ def build_module(cfg: DictConfig, styles: list[tuple[StyleSpec, torch.Tensor]]) 
         styles=specs,
         style_images=images,
         adapt=adapt,
-        optimizer=instantiate(cfg.optimizer),
-        scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,  # an optional group
+        optimizer=optimizer,
+        scheduler=scheduler,
         num_samples=cfg.num_samples,
         skip_nonfinite_batches=cfg.skip_nonfinite_batches,
         teachers=load_teachers(cfg.teachers, [spec for spec, _ in styles]) if cfg.teachers else None,
@@ -146,7 +154,7 @@ def warn_if_bf16_is_emulated(trainer: pl.Trainer) -> None:
 
 
 def _callbacks(cfg: DictConfig, logger) -> list[pl.Callback]:
-    callbacks = [build(c) for c in cfg.callbacks.values() if c]
+    callbacks = [build_callback(name, c) for name, c in cfg.callbacks.items() if c]
     if not logger:  # Lightning refuses an LR monitor without a logger
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     if not cfg.trainer.enable_progress_bar:
@@ -165,6 +173,8 @@ def train(cfg: DictConfig) -> Path | None:
 def _train(cfg: DictConfig) -> Path | None:
     if cfg.paths.data_dir is None:  # no FST_DATA_DIR: the photos and painting that ship with fst (a fresh clone trains)
         cfg.paths.data_dir = str(DEMO_DIR)
+    check_seed(cfg.seed)
+    check_trainer(cfg.trainer)
     if cfg.seed is not None:
         pl.seed_everything(cfg.seed, workers=True)
     if cfg.trainer.max_steps <= 0:
@@ -189,7 +199,7 @@ def _train(cfg: DictConfig) -> Path | None:
     logger = build_logger(cfg.get("logger"))  # logger=none leaves the group empty
     log_config(logger, cfg)
     callbacks = _callbacks(cfg, logger)
-    trainer = build(
+    trainer = build_trainer(
         cfg.trainer,
         logger=logger,
         callbacks=callbacks,

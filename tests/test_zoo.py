@@ -122,3 +122,36 @@ def test_shipped_adapted_style_keeps_the_base_convolutions_and_documents_its_tim
     row = (f"| {card.name} | adapted (scales and shifts) | {card.training.seconds / 60:.0f} min | {e.content:.3f} | {e.style:.3f} "
            f"| {100 * (e.content / r.content - 1):+.1f} % | {100 * (e.style / r.style - 1):+.1f} % |")
     assert row in (REPO / "checkpoints" / "README.md").read_text()
+
+
+@needs_adapted
+def test_the_adapted_models_load_by_name_and_ship_in_the_wheel():
+    import tomllib
+
+    from fst.models.zoo import resolve_model, shipped_models
+    from fst.resources import CHECKPOINTS_DIR
+
+    shipped = shipped_models()
+    assert shipped["adapted/the_scream"] == CHECKPOINTS_DIR / "adapted" / "the_scream.safetensors"
+    assert shipped["adapted/multi_style_base"] == CHECKPOINTS_DIR / "adapted" / "multi_style_base.safetensors"
+    assert shipped["the_scream"] == CHECKPOINTS_DIR / "the_scream.safetensors"  # the zoo's keeps its plain name
+    zoo = sorted(p.stem for p in CHECKPOINTS_DIR.glob("*.safetensors"))
+    assert list(shipped)[:len(zoo)] == zoo  # the zoo's first (the lists of names start with candy)
+    net, card = load_style_model(resolve_model("adapted/the_scream"))
+    assert card.style_names == ["the_scream"] and card.training.base and card.training.steps == 500
+    # The wheel's package data (pyproject.toml) takes every shipped model.
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packaged = {path for pattern in setuptools["package-data"]["fst.checkpoints"] for path in (REPO / "checkpoints").glob(pattern)}
+    assert {REPO / "checkpoints" / path.relative_to(CHECKPOINTS_DIR) for path in shipped.values()} <= packaged
+
+
+@pytest.mark.slow
+@needs_adapted
+def test_the_adapted_model_stylizes_by_name(tmp_path):
+    from conftest import random_image, run_script
+
+    random_image((40, 30), seed=5).save(tmp_path / "photo.jpg")
+    result = run_script("stylize.py", "ckpt=adapted/the_scream", f"input={tmp_path / 'photo.jpg'}",
+                        f"output={tmp_path / 'out.jpg'}", "device=cpu")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "out.jpg").is_file()

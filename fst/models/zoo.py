@@ -1,4 +1,5 @@
-"""Shipped style models by name: ``ckpt=starry_night`` is ``checkpoints/starry_night.safetensors``."""
+"""Shipped style models by name: ``ckpt=starry_night`` is ``checkpoints/starry_night.safetensors``, and
+``ckpt=adapted/the_scream`` is ``checkpoints/adapted/the_scream.safetensors``."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ METRICS = ("content", "style", "ssim", "psnr", "seconds")  # the evaluation figu
 
 
 def shipped_models() -> dict[str, Path]:
-    """The models that ship with fst, by name (the file's stem)."""
-    return {path.stem: path for path in sorted(CHECKPOINTS_DIR.glob("*.safetensors"))}
+    """The models that ship with fst, by name: the file's stem, or ``<folder>/<stem>`` for one in a subfolder (the
+    adapted models of ``checkpoints/adapted/``, which share their styles' names with the zoo's)."""
+    top = {path.stem: path for path in sorted(CHECKPOINTS_DIR.glob("*.safetensors"))}
+    return top | {f"{path.parent.name}/{path.stem}": path for path in sorted(CHECKPOINTS_DIR.glob("*/*.safetensors"))}
 
 
 def resolve_model(ref: str | Path, option: str = "ckpt") -> Path:

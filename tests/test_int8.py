@@ -171,3 +171,30 @@ def test_calibration_folder_mistakes_get_one_line_errors(tmp_path, net):
     result = run_script("export.py", f"ckpt={ckpt}", "precision=int8", "format=torchscript", f"output={tmp_path / 'm.pt'}")
     assert_one_line_error(result, "precision=int8 is for format=onnx")
     assert not list(tmp_path.glob("m.*"))
+
+
+def test_calibration_chatter_shows_only_when_verbose(net, photos, tmp_path, capfd, caplog):
+    import logging
+
+    folder, _ = photos
+    export_onnx(net, tmp_path / "toy.onnx", None, torch.float32, 18)
+    chatter = ("Collecting tensor data", "histogram", "optimal threshold")
+    quantize_onnx(tmp_path / "toy.onnx", tmp_path / "quiet.onnx", None, folder, 64)
+    out, err = capfd.readouterr()
+    assert not [word for word in chatter if word in out + err], out + err
+    caplog.set_level(logging.INFO)  # what verbose=true leaves the root logger at
+    quantize_onnx(tmp_path / "toy.onnx", tmp_path / "verbose.onnx", None, folder, 64)
+    assert "Collecting tensor data" in capfd.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_first_int8_stylize_prints_only_fsts_lines(net, photos, tmp_path):
+    folder, _ = photos
+    model = save_toy_model(net, tmp_path / "toy.safetensors")
+    random_image((64, 48), seed=7).save(tmp_path / "photo.jpg")
+    result = run_script("stylize.py", f"ckpt={model}", f"input={tmp_path / 'photo.jpg'}", f"output={tmp_path / 'out.jpg'}",
+                        "precision=int8", f"calibration={folder}", "calibration_size=64",
+                        env={"FST_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert lines and all(line.startswith("fst: ") for line in lines), lines

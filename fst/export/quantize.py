@@ -18,7 +18,10 @@ The choices, measured on the shipped styles (``scripts/benchmark_int8.py``, docs
 from __future__ import annotations
 
 import ast
+import contextlib
+import io
 import itertools
+import logging
 import tempfile
 from pathlib import Path
 
@@ -99,6 +102,24 @@ def module_name(node) -> str:
         return node.name
 
 
+@contextlib.contextmanager
+def quiet_unless_verbose(onnxruntime):
+    """Silence ONNX Runtime's calibration chatter (it prints its histogram and threshold steps, and logs notices)
+    unless the root logger shows INFO: fst's commands leave it there only with verbose=true, as for every other
+    library's notices (fst.commands.cli.quiet_libraries), and Python's default is WARNING."""
+    if logging.getLogger().isEnabledFor(logging.INFO):
+        yield
+        return
+    onnxruntime.set_default_logger_severity(3)  # errors only, for the sessions the calibration opens
+    logging.disable(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logging.disable(logging.NOTSET)
+        onnxruntime.set_default_logger_severity(2)  # ONNX Runtime's default: warnings
+
+
 def quantize_onnx(float_model: Path, output: Path, card: ModelCard | None, calibration: str | Path, size: int,
                   keep_float: tuple[str, ...] = KEEP_FLOAT, keep_nodes: tuple[str, ...] = (), method: str = METHOD,
                   options: dict | None = None) -> Quantization:
@@ -133,7 +154,7 @@ def quantize_onnx(float_model: Path, output: Path, card: ModelCard | None, calib
         def get_next(self):
             return next(self.feeds, None)
 
-    with tempfile.TemporaryDirectory(prefix="fst-int8-") as work:
+    with tempfile.TemporaryDirectory(prefix="fst-int8-") as work, quiet_unless_verbose(onnxruntime):
         prepared = Path(work) / "prepared.onnx"
         # Folds constants and infers the shapes the calibrator needs; the symbolic pass cannot follow the
         # dynamic padding arithmetic, and ONNX's own shape inference suffices.

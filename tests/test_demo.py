@@ -98,3 +98,26 @@ def test_the_demo_trains_on_a_fresh_clone_without_data(tmp_path):
     run("scripts/stylize.py", f"ckpt={model}", "input=photo.jpg", "device=cpu", "size=64")
     assert (clone / "stylized" / "demo_starry_night" / "photo.jpg").is_file()
     assert not (clone / "stylized" / "starry_night").exists()
+
+
+def test_the_wheel_carries_every_file_of_the_demo_set():
+    import tomllib
+
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert setuptools["package-dir"]["fst.demo"] == "demo" and "fst.demo" in setuptools["packages"]
+    packaged = {path for pattern in setuptools["package-data"]["fst.demo"] for path in DEMO.glob(pattern)}
+    assert packaged == {path for path in DEMO.rglob("*") if path.is_file()}
+
+
+def test_without_fst_data_dir_a_painting_the_demo_set_lacks_is_a_one_line_error(monkeypatch, tmp_path):
+    from conftest import compose_config
+    from fst.errors import FstError
+    from fst.training.run import train
+
+    monkeypatch.delenv("FST_DATA_DIR", raising=False)
+    cfg = compose_config("train", ["style=candy", "loss.vgg_weights=random", f"paths.output_dir={tmp_path}", "logger=none"])
+    with pytest.raises(FstError) as error:
+        train(cfg)
+    message = str(error.value)
+    assert "FST_DATA_DIR is not set" in message and "no candy.jpg (it has starry_night.jpg)" in message
+    assert "style.image=/path/to/painting.jpg" in message and "\n" not in message

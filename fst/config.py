@@ -9,7 +9,7 @@ from pathlib import Path
 import hydra
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from omegaconf import Container, DictConfig, OmegaConf
+from omegaconf import Container, DictConfig, OmegaConf, open_dict
 
 from fst.errors import FstError
 from fst.hardware import cpu_training_precision
@@ -44,7 +44,8 @@ def compose(config_name: str, overrides: list[str], run_dir: bool = False) -> Di
     if run_dir:
         if OmegaConf.select(cfg, "paths.output_dir", throw_on_resolution_failure=False) is None:
             cfg.paths.output_dir = cfg.hydra.run.dir
-        del cfg["hydra"]
+        with open_dict(cfg):
+            del cfg["hydra"]
     return cfg
 
 

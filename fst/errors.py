@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import re
-import sys
-
-from omegaconf.errors import MissingMandatoryValue
 
 
 class FstError(Exception):
@@ -52,20 +48,3 @@ def why_unloadable(path, exc: BaseException) -> str:
             return "it holds pickled code or objects besides tensors, which fst never loads"
         return "the file is damaged or cut short"
     return "it is neither a safetensors file nor a PyTorch checkpoint"
-
-
-def exit_on_user_error(func):
-    """Turn a user mistake raised by a command-line entry point into one line on stderr and exit code 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except FstError as exc:
-            message = str(exc)
-        except MissingMandatoryValue as exc:
-            message = f"missing required option {exc.full_key}; pass {exc.full_key}=... on the command line"
-        print(f"fst: error: {message}", file=sys.stderr)
-        sys.exit(2)
-
-    return wrapper

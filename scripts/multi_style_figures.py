@@ -20,10 +20,11 @@ from pathlib import Path
 
 import torch
 
+from fst.commands.cli import exit_on_user_error
 from fst.data.datamodule import eval_transform
 from fst.data.images import open_rgb
 from fst.data.styles import find_style_image
-from fst.errors import FstError, exit_on_user_error
+from fst.errors import FstError
 from fst.evaluation.report import labelled_grid
 from fst.inference.mixing import style_weights
 from fst.io import atomic_path

@@ -22,7 +22,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from fst.errors import FstError, exit_on_user_error
+from fst.commands.cli import exit_on_user_error
+from fst.errors import FstError
 from fst.models import read_card, resolve_model
 
 TOLERANCE = 0.15  # "within 15 %"

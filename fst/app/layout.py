@@ -28,10 +28,10 @@ def gallery_height(count: int) -> int:
     return 175 if count <= 8 else 330
 
 
-def build_page(options: AppOptions, gallery: dict[str, StyleModel], handlers: Handlers) -> gr.Blocks:
+def build_page(app: AppOptions, gallery: dict[str, StyleModel], handlers: Handlers) -> gr.Blocks:
     names = list(gallery)
     start = gallery[names[0]]
-    age = max(1, round(options.keep_minutes * 60))
+    age = max(1, round(app.keep_minutes * 60))
     with gr.Blocks(title="fst", analytics_enabled=False, delete_cache=(min(age, 300), age)) as page:
         gr.Markdown(INTRO)
         styles = gr.Gallery([(m.thumbnail, m.caption) for m in gallery.values()], label="Styles", columns=8,
@@ -54,10 +54,10 @@ def build_page(options: AppOptions, gallery: dict[str, StyleModel], handlers: Ha
                     for slider in sliders:  # dragged or typed in
                         slider.input(spec, sliders, mix, queue=False, trigger_mode="always_last", api_visibility="private")
 
-                strength = gr.Slider(0, 1, value=options.strength, step=0.05, label="Strength",
+                strength = gr.Slider(0, 1, value=app.strength, step=0.05, label="Strength",
                                      info="0: the input unchanged, 1: the full style", elem_id="strength")
-                preserve_color = gr.Checkbox(options.preserve_color, label="Preserve the input's colours", elem_id="preserve-color")
-                initial_size = "original" if options.size is None else str(options.size)
+                preserve_color = gr.Checkbox(app.preserve_color, label="Preserve the input's colours", elem_id="preserve-color")
+                initial_size = "original" if app.size is None else str(app.size)
                 size = gr.Dropdown(SIZES if initial_size in SIZES else [initial_size, *SIZES], value=initial_size,
                                    allow_custom_value=True, label="Output size (long side, pixels)", elem_id="size")
             options = [model, mix, strength, preserve_color, size]
@@ -80,16 +80,16 @@ def build_page(options: AppOptions, gallery: dict[str, StyleModel], handlers: Ha
                                                   buttons=["download"], elem_id="gif-result")
                     with gr.Row(equal_height=True):
                         steady = gr.Checkbox(False, label="Steady paint along the optical flow (temporal=flow)",
-                                             visible=options.temporal is not None, elem_id="steady")
-                        steadiness = gr.Slider(0, 0.95, value=options.temporal["strength"] if options.temporal else 0.3, step=0.05,
+                                             visible=app.temporal is not None, elem_id="steady")
+                        steadiness = gr.Slider(0, 0.95, value=app.temporal["strength"] if app.temporal else 0.3, step=0.05,
                                                label="Steadiness", info="higher: steadier and blurrier strokes",
-                                               visible=options.temporal is not None)
+                                               visible=app.temporal is not None)
                         stylize_video = gr.Button("Stylize video", variant="primary", elem_id="stylize-video")
                 with gr.Tab("Webcam"):
                     with gr.Row():
                         camera = gr.Image(label="Webcam", sources=["webcam"], streaming=True, type="numpy", elem_id="camera")
                         with gr.Column():
-                            live = gr.Image(label=f"Live, {options.webcam_size} px", interactive=False, elem_id="live")
+                            live = gr.Image(label=f"Live, {app.webcam_size} px", interactive=False, elem_id="live")
                             rate = gr.Textbox(label="Speed", interactive=False, elem_id="rate")
                     session = gr.State(None)
 
@@ -114,6 +114,6 @@ def build_page(options: AppOptions, gallery: dict[str, StyleModel], handlers: Ha
             lambda clip, gif: (gr.update(visible=gif is None), gr.update(visible=gif is not None)),
             [video_result, gif_result], [video_result, gif_result], queue=False, api_visibility="private")
         camera.stream(handlers.webcam, [camera, *options[:-1], session], [live, rate, session], stream_every=0.1,
-                      concurrency_id="webcam", concurrency_limit=options.concurrency, show_progress="hidden",
+                      concurrency_id="webcam", concurrency_limit=app.concurrency, show_progress="hidden",
                       api_visibility="private")
     return page

@@ -15,10 +15,10 @@ from pathlib import Path
 import hydra
 from hydra.errors import ConfigCompositionException
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException, ValidationError
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException, ValidationError
 
 from fst.config import compose, config_dir, register_configs
-from fst.errors import FstError, exit_on_user_error
+from fst.errors import FstError
 from fst.inference.options import describe
 from fst.schemas import SCHEMAS, check_ranges
 
@@ -28,6 +28,23 @@ HYDRA_FLAGS = {"--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--re
                "--config-dir", "-cd", "--info", "-i", "--experimental-rerun"}
 FLAGS_WITH_VALUES = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd"}
 BOOLEAN_WORDS = {"true", "false", "yes", "no", "1", "0"}
+
+
+def exit_on_user_error(func):
+    """Turn a user mistake raised by a command-line entry point into one line on stderr and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except FstError as exc:
+            message = str(exc)
+        except MissingMandatoryValue as exc:
+            message = f"missing required option {exc.full_key}; pass {exc.full_key}=... on the command line"
+        print(f"fst: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+    return wrapper
 
 
 def quiet_libraries(verbose: bool) -> None:

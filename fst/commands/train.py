@@ -5,9 +5,11 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
-from fst.commands.cli import command
+from fst.commands.cli import check_dashes, check_group_choices, command, preflight
+from fst.config import compose, config_dir
 from fst.hardware import cpu_has_fast_bf16
 from fst.messages import say
+from fst.schemas import check_ranges
 from fst.training.run import train
 
 EXAMPLES = [
@@ -32,6 +34,17 @@ def fastest_trainer(argv: list[str]) -> list[str]:
         why = "bf16-mixed: this CPU runs bf16 natively" if cpu_has_fast_bf16() else "fp32: this CPU emulates bf16, 10x slower"
     say(f"trainer={preset} ({why}); name another preset with trainer=...")
     return [f"trainer={preset}", *argv]  # first: Hydra takes no overrides after its flags
+
+
+def train_with(overrides: list[str]) -> Path:
+    """Training from Python (``fst.train``): the config that fst-train composes for these options, checked alike."""
+    check_dashes(overrides)
+    check_group_choices(overrides, config_dir("train"))
+    overrides = fastest_trainer(overrides)
+    preflight("train", overrides)
+    cfg = compose("train", overrides, run_dir=True)
+    check_ranges(cfg)
+    return train(cfg)
 
 
 @command("train", EXAMPLES, complete=fastest_trainer)

@@ -18,15 +18,15 @@ __version__ = "0.2.0"
 
 _API = {
     "list_models": "fst.api", "load": "fst.api", "Model": "fst.api", "train": "fst.api",
-    "FstError": "fst.errors", "StylizeOptions": "fst.inference.options", "TemporalBlend": "fst.inference.temporal",
+    "FstError": "fst.errors", "StylizeOptions": "fst.options", "TemporalBlend": "fst.inference.temporal",
 }
 __all__ = ["FstError", "Model", "StylizeOptions", "TemporalBlend", "list_models", "load", "train"]
 
 if TYPE_CHECKING:
     from fst.api import Model, list_models, load, train
     from fst.errors import FstError
-    from fst.inference.options import StylizeOptions
     from fst.inference.temporal import TemporalBlend
+    from fst.options import StylizeOptions
 
 
 def __getattr__(name: str):

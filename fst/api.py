@@ -23,13 +23,13 @@ from PIL import Image
 from fst.data.images import pil_to_tensor, tensor_to_pil
 from fst.errors import FstError
 from fst.inference.files import stylize as stylize_files
-from fst.inference.mixing import chosen_style
-from fst.inference.options import StylizeOptions
 from fst.inference.stylizer import Stylizer
 from fst.inference.temporal import TemporalBlend
 from fst.models.card import ModelCard
 from fst.models.files import load_style_model, read_card
+from fst.models.mixing import chosen_style
 from fst.models.zoo import resolve_model, shipped_models
+from fst.options import StylizeOptions
 
 Picture = Image.Image | np.ndarray | torch.Tensor
 

@@ -15,10 +15,8 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from fst.app.options import AppOptions
 from fst.errors import FstError
-from fst.export.options import ExportOptions
-from fst.inference.options import REQUIRED, StylizeOptions, option
+from fst.options import REQUIRED, AppOptions, ExportOptions, StylizeOptions, option
 
 
 def _require(condition: bool, message: str) -> None:
@@ -40,7 +38,7 @@ class Schema:
 
 @dataclass
 class StylizeSchema(StylizeOptions):
-    """fst-stylize: its own options, then the stylizer's (fst/inference/options.py)."""
+    """fst-stylize: its own options, then the stylizer's (fst/options.py)."""
 
     ckpt: str = option(REQUIRED, "a shipped model's name (fst-models lists them), a .safetensors export or a training .ckpt")
     input: str = option(REQUIRED, "an image, a folder (searched recursively), a video (mp4 m4v mov mkv webm avi) or a GIF")

@@ -31,10 +31,10 @@ from pathlib import Path
 import torch
 
 from fst.inference.device import pick_device
-from fst.inference.options import StylizeOptions
 from fst.inference.stylizer import Stylizer
 from fst.models import load_style_model, resolve_model
 from fst.models.conditional_net import is_multi_style
+from fst.options import StylizeOptions
 
 
 def parse_size(text: str) -> tuple[int, int]:

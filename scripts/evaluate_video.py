@@ -25,11 +25,11 @@ from fst.evaluation.clips import synthetic_clip
 from fst.evaluation.evaluate import style_criterion
 from fst.evaluation.video import VideoResult, frame_losses, timed, warping_error
 from fst.inference.device import pick_device
-from fst.inference.options import StylizeOptions
 from fst.inference.stylizer import Stylizer
 from fst.inference.temporal import FLOWS
 from fst.inference.video import stylized_frames
 from fst.models import load_style_model, resolve_model
+from fst.options import StylizeOptions
 
 PHOTOS = ["demo_tubingen.jpg", "skimage_chelsea.jpg", "demo_golden_gate.jpg"]
 

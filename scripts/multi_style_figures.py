@@ -26,9 +26,9 @@ from fst.data.images import open_rgb
 from fst.data.styles import find_style_image
 from fst.errors import FstError
 from fst.evaluation.report import labelled_grid
-from fst.inference.mixing import style_weights
 from fst.io import atomic_path
 from fst.models import load_style_model, resolve_model
+from fst.models.mixing import style_weights
 
 
 def paint(net: torch.nn.Module, photo: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:

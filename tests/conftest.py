@@ -14,9 +14,9 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from fst.config import build, compose
-from fst.inference.options import StylizeOptions
 from fst.inference.stylizer import Stylizer
 from fst.models import LossSpec, ModelCard, StyleSpec, TrainingRecord, save_style_model
+from fst.options import StylizeOptions
 
 REPO = Path(__file__).resolve().parents[1]
 # Real photos, paintings and VGG16 weights that CI puts beside the repository (see ../shared/README.md).
@@ -105,7 +105,7 @@ def net() -> torch.nn.Module:
 
 
 def make_stylizer(net: torch.nn.Module, style: torch.Tensor | None = None, **options) -> Stylizer:
-    """A Stylizer on the CPU with the default options (fst.inference.options.StylizeOptions), some of them overridden."""
+    """A Stylizer on the CPU with the default options (fst.options.StylizeOptions), some of them overridden."""
     return Stylizer(net, StylizeOptions(**{"device": "cpu", **options}), style=style)
 
 

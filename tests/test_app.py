@@ -65,8 +65,8 @@ def models(tmp_path_factory) -> Path:
 def paintings(tmp_path_factory) -> Path:
     """A painting for every shipped style and the toy (so their thumbnails need no stylization); none for trio."""
     folder = tmp_path_factory.mktemp("paintings")
-    for index, name in enumerate([*shipped_models(), "toy"]):
-        random_image((300, 200), seed=200 + index).save(folder / f"{name}.jpg")
+    for index, name in enumerate([*shipped_models(), "toy"]):  # adapted/the_scream paints the_scream
+        random_image((300, 200), seed=200 + index).save(folder / f"{Path(name).name}.jpg")
     return folder
 
 

@@ -27,9 +27,9 @@ from fst.commands.stylize import stylize_config
 from fst.config import options_of
 from fst.errors import FstError
 from fst.export.formats import export
-from fst.export.options import ExportOptions
 from fst.hardware import cpu_training_precision
 from fst.models import read_card
+from fst.options import ExportOptions
 
 pytestmark = pytest.mark.slow
 

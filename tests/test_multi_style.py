@@ -24,9 +24,9 @@ from conftest import (
 from fst.commands.stylize import stylize_config
 from fst.data.datamodule import eval_transform
 from fst.errors import FstError
-from fst.inference.mixing import style_weights
 from fst.models import Evaluation, load_style_model, read_card, save_style_model
 from fst.models.conditional_net import ConditionalTransformerNet, add_styles, to_single_style
+from fst.models.mixing import style_weights
 from fst.training.run import check_overrides_apply, train
 from fst.training.styles import known_style_settings, styles_entry
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from matplotlib import cbook
 
-from fst.app.options import AppOptions
 from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, load_image, save_image
 from fst.errors import FstError
-from fst.inference.mixing import chosen_style
 from fst.inference.stylizer import Stylizer
 from fst.models.card import ModelCard
 from fst.models.files import load_style_model, read_card
+from fst.models.mixing import chosen_style
 from fst.models.zoo import shipped_models
+from fst.options import AppOptions
 
 log = logging.getLogger(__name__)
 

@@ -15,13 +15,13 @@ import gradio as gr
 import numpy as np
 
 from fst.app.gallery import StyleModel
-from fst.app.options import AppOptions
 from fst.data.images import IMAGE_EXTENSIONS
 from fst.errors import FstError, one_line_reason
 from fst.inference.files import build_stylizer, kind, stylize
-from fst.inference.mixing import chosen_style
 from fst.inference.temporal import TemporalBlend
 from fst.inference.video import VIDEO_EXTENSIONS, frame_size, stylized_frames
+from fst.models.mixing import chosen_style
+from fst.options import AppOptions
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ import gradio as gr
 
 from fst.app.gallery import StyleModel
 from fst.app.handlers import PHOTO_FORMATS, Handlers
-from fst.app.options import AppOptions
 from fst.inference.video import VIDEO_EXTENSIONS
+from fst.options import AppOptions
 
 # The gallery's scroll bar only when its thumbnails overflow it.
 CSS = "#styles .grid-wrap { overflow-y: auto; }"

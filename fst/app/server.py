@@ -16,8 +16,8 @@ import gradio as gr
 from fst.app.gallery import build_gallery
 from fst.app.handlers import Handlers
 from fst.app.layout import CSS, build_page
-from fst.app.options import AppOptions
 from fst.errors import FstError, one_line_reason
+from fst.options import AppOptions
 
 
 def wait_for_requests(page: gr.Blocks, seconds: float = 60) -> None:

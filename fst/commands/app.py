@@ -8,11 +8,11 @@ import time
 
 from omegaconf import DictConfig
 
-from fst.app.options import AppOptions
 from fst.commands.cli import command
 from fst.config import options_of
 from fst.errors import FstError
 from fst.messages import say
+from fst.options import AppOptions
 
 EXAMPLES = [
     "fst-app                                    # http://127.0.0.1:7860",

@@ -19,7 +19,7 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException, Vali
 
 from fst.config import compose, config_dir, register_configs
 from fst.errors import FstError
-from fst.inference.options import describe
+from fst.options import describe
 from fst.schemas import SCHEMAS, check_ranges
 
 # Hydra's own flags (and those of them that take a value); any other --flag is a user writing argparse style.
@@ -207,8 +207,9 @@ def _dataclass_options(schema: type) -> dict[str, tuple[str, str]]:
     return {**{k: v for k, v in rows.items() if k in own}, **{k: v for k, v in rows.items() if k not in own}}
 
 
-def print_help(config_name: str, description: str, examples: list[str]) -> None:
-    """A command's description, examples, and its own options with their defaults and meanings."""
+def documented_options(config_name: str) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """A command's options, ``{key: (default, help)}``, and its config groups with a choice to make,
+    ``{group: "option, option (default: option)"}``: what ``--help`` prints and the docs' option tables show."""
     cfg = compose(config_name, [])
     root = config_dir(config_name)
     with hydra.initialize_config_dir(config_dir=str(root), version_base="1.3"):
@@ -225,20 +226,27 @@ def print_help(config_name: str, description: str, examples: list[str]) -> None:
     options = _dataclass_options(SCHEMAS[f"{config_name}_schema"])
     for path, package in files:
         options.update(_yaml_comments(path, package))
-    width = min(34, max(len(f"{k}={v}") for k, (v, _) in options.items() if v))
-    lines = [f"fst-{config_name}: {description}", "", f"usage: fst-{config_name} key=value ...   "
-             f"(or python scripts/{config_name}.py key=value ... in a checkout)", "", "examples:"]
-    lines += [f"  {example}" for example in examples]
-    lines += ["", "options (key=default, then what it does):"]
-    lines += [f"  {f'{k}={v}':<{width}}  {c}".rstrip() for k, (v, c) in options.items() if v and not v.startswith("_")]
-    groups = {}  # the groups with a choice to make
+    options = {key: (value, text) for key, (value, text) in options.items() if value and not value.startswith("_")}
+    groups = {}
     for group, option in choices.items():
         available = sorted(p.stem for folder in search for p in (folder / group).glob("*.yaml"))
         if not group.startswith("hydra") and len(available) > 1:
             groups[group] = f"{', '.join(available)} (default: {option})"
+    return options, groups
+
+
+def print_help(config_name: str, description: str, examples: list[str]) -> None:
+    """A command's description, examples, and its own options with their defaults and meanings."""
+    options, groups = documented_options(config_name)
+    width = min(34, max(len(f"{k}={v}") for k, (v, _) in options.items()))
+    lines = [f"fst-{config_name}: {description}", "", f"usage: fst-{config_name} key=value ...   "
+             f"(or python scripts/{config_name}.py key=value ... in a checkout)", "", "examples:"]
+    lines += [f"  {example}" for example in examples]
+    lines += ["", "options (key=default, then what it does):"]
+    lines += [f"  {f'{k}={v}':<{width}}  {c}".rstrip() for k, (v, c) in options.items()]
     if groups:
         lines += ["", "config groups (group=option):"]
-        lines += [f"  {group}: {options}" for group, options in groups.items()]
+        lines += [f"  {group}: {choices}" for group, choices in groups.items()]
     lines += ["", f"fst-{config_name} --cfg job prints the whole config; any value in it can be set with key=value.",
               "verbose=true also shows other libraries' notices (Lightning, W&B, the ONNX exporter)."]
     print("\n".join(lines))

@@ -6,7 +6,7 @@ from omegaconf import DictConfig
 from fst.commands.cli import command
 from fst.config import options_of
 from fst.export.formats import export
-from fst.export.options import ExportOptions
+from fst.options import ExportOptions
 
 EXAMPLES = [
     "fst-export ckpt=candy format=onnx                          # -> exported/candy.onnx",

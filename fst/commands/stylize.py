@@ -9,7 +9,7 @@ from omegaconf import DictConfig
 from fst.commands.cli import command
 from fst.config import build, options_of, plain
 from fst.inference.files import stylize
-from fst.inference.options import StylizeOptions
+from fst.options import StylizeOptions
 
 EXAMPLES = [
     "fst-stylize ckpt=candy input=photo.jpg                  # -> stylized/candy/photo.jpg",

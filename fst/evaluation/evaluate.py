@@ -27,13 +27,13 @@ from fst.evaluation.optimization import optimize_image
 from fst.evaluation.report import METRICS, Column, labelled_gallery, markdown_report, write_results
 from fst.hardware import device_name
 from fst.inference.device import default_precision, pick_device
-from fst.inference.options import StylizeOptions
 from fst.inference.stylizer import Stylizer
 from fst.io import atomic_path, check_writable
 from fst.losses.perceptual import PerceptualLoss
 from fst.models.card import Evaluation, ModelCard, StyleSpec
 from fst.models.files import load_style_model, update_card
 from fst.models.zoo import resolve_model
+from fst.options import StylizeOptions
 from fst.training.loggers import build_logger
 
 log = logging.getLogger(__name__)

@@ -11,15 +11,14 @@ import torch
 from torch import nn
 
 from fst.errors import FstError
-from fst.export.options import SUFFIXES, ExportOptions
 from fst.export.quantize import quantize_onnx
-from fst.inference.mixing import chosen_style
-from fst.inference.options import default_calibration
 from fst.io import atomic_path, check_writable
 from fst.models.card import ModelCard
 from fst.models.conditional_net import extract_style, is_multi_style
 from fst.models.files import CARD_KEY, load_style_model, read_card, save_style_model
+from fst.models.mixing import chosen_style
 from fst.models.zoo import resolve_model
+from fst.options import SUFFIXES, ExportOptions, default_calibration
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "int8": torch.float32}  # int8: quantized from fp32
 

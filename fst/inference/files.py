@@ -14,15 +14,15 @@ from tqdm import tqdm
 
 from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, find_images, load_image, save_image
 from fst.errors import FstError
-from fst.inference.mixing import chosen_style
-from fst.inference.options import StylizeOptions
 from fst.inference.stylizer import Stylizer
 from fst.inference.temporal import TemporalBlend
 from fst.inference.video import VIDEO_EXTENSIONS, stylize_gif, stylize_video
 from fst.io import atomic_path, check_writable
 from fst.models.card import ModelCard
 from fst.models.files import load_style_model, read_card
+from fst.models.mixing import chosen_style
 from fst.models.zoo import resolve_model
+from fst.options import StylizeOptions
 
 log = logging.getLogger(__name__)
 SUPPORTED = ", ".join((*IMAGE_EXTENSIONS, *VIDEO_EXTENSIONS, ".gif"))

@@ -14,8 +14,8 @@ from fst.errors import FstError
 from fst.inference.color import keep_colors, restore_detail
 from fst.inference.device import PRECISIONS, default_precision, pick_device
 from fst.inference.onnx_runtime import ONNX_PRECISIONS, OnnxNetwork, check_onnxruntime, onnx_model
-from fst.inference.options import StylizeOptions, default_calibration
 from fst.inference.tiling import feather, fixed_norm_stats, record_norm_stats, spans
+from fst.options import StylizeOptions, default_calibration
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ class Stylizer:
 
     Args:
         net: the trained network (any device; moved to the options' device).
-        options: how it runs (:class:`fst.inference.options.StylizeOptions`: device, precision, backend, tiling,
+        options: how it runs (:class:`fst.options.StylizeOptions`: device, precision, backend, tiling,
             strength, colour, stroke size).
         style: for a multi-style network, the (S,) weights of its styles to paint (:func:`style_weights`).
 

@@ -26,8 +26,8 @@ from fst.inference.files import stylize as stylize_files
 from fst.inference.stylizer import Stylizer
 from fst.inference.temporal import TemporalBlend
 from fst.models.card import ModelCard
-from fst.models.files import load_style_model, read_card
 from fst.models.mixing import chosen_style
+from fst.models.serialization import load_style_model, read_card
 from fst.models.zoo import resolve_model, shipped_models
 from fst.options import StylizeOptions
 

@@ -22,8 +22,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from fst.config import build, compose, options_of
 from fst.evaluation.clips import synthetic_clip
-from fst.evaluation.evaluate import style_criterion
-from fst.evaluation.video import VideoResult, frame_losses, timed, warping_error
+from fst.evaluation.measure import style_criterion
+from fst.evaluation.video_metrics import VideoResult, frame_losses, timed, warping_error
 from fst.inference.device import pick_device
 from fst.inference.stylizer import Stylizer
 from fst.inference.temporal import FLOWS

@@ -20,12 +20,13 @@ from conftest import (
     tiny_overrides,
     toy_card,
 )
-from fst.evaluation.evaluate import evaluate
-from fst.evaluation.optimization import optimize, optimize_image
+from fst.commands.optimize import optimize
+from fst.evaluation.measure import evaluate
 from fst.evaluation.report import Column, markdown_report
 from fst.models import read_card
 from fst.models.card import StyleSpec
 from fst.models.transformer_net import TransformerNet
+from fst.optimization import optimize_image
 from fst.training.run import train
 
 

@@ -24,7 +24,7 @@ from fst.export.formats import export_onnx
 from fst.export.quantize import conv_layers, quantize_onnx
 from fst.inference import onnx_runtime
 from fst.models import ModelCard, load_style_model, resolve_model
-from fst.models.files import CARD_KEY
+from fst.models.serialization import CARD_KEY
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from conftest import compose_config, make_loss, make_net, tiny_overrides
 from fst.losses.perceptual import PerceptualLoss
 from fst.models import load_style_model
-from fst.models.files import load_training_checkpoint
+from fst.models.serialization import load_training_checkpoint
 from fst.models.transformer_net import ReflectionPad2d, TransformerNet
 from fst.training.module import NonFiniteLossError
 from fst.training.run import train

@@ -35,7 +35,7 @@ from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, open_rgb
 from fst.errors import FstError
 from fst.losses.vgg import VGGFeatures
 from fst.models import load_style_model, read_card
-from fst.models.files import load_training_checkpoint
+from fst.models.serialization import load_training_checkpoint
 from fst.training.module import NonFiniteLossError, StyleTransferModule
 from fst.training.run import train
 

@@ -23,11 +23,11 @@ from conftest import (
 )
 from fst.errors import FstError
 from fst.evaluation.clips import synthetic_clip
-from fst.evaluation.video import warping_error
+from fst.evaluation.video_metrics import warping_error
 from fst.inference.files import stylize
 from fst.inference.temporal import TemporalBlend, consistent, gray, optical_flow, warp
 from fst.inference.video import stylized_frames
-from fst.losses.temporal import random_motion, temporal_difference
+from fst.losses.stability import random_motion, temporal_difference
 from fst.models import read_card
 from fst.training.run import train
 

@@ -12,8 +12,8 @@ from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, load_image, save_i
 from fst.errors import FstError
 from fst.inference.stylizer import Stylizer
 from fst.models.card import ModelCard
-from fst.models.files import load_style_model, read_card
 from fst.models.mixing import chosen_style
+from fst.models.serialization import load_style_model, read_card
 from fst.models.zoo import shipped_models
 from fst.options import AppOptions
 

@@ -4,7 +4,7 @@ report for style models (conf/evaluate.yaml)."""
 from omegaconf import DictConfig
 
 from fst.commands.cli import command
-from fst.evaluation.evaluate import evaluate
+from fst.evaluation.measure import evaluate
 
 EXAMPLES = [
     "fst-evaluate ckpts=checkpoints/                        # every shipped model",

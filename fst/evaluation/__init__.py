@@ -1,1 +1,1 @@
-"""Measuring quality: evaluation reports over held-out photos, and the per-image optimization baseline."""
+"""Measuring quality: evaluation reports of style models over held-out photos, and video stability."""

@@ -15,8 +15,8 @@ from fst.export.quantize import quantize_onnx
 from fst.io import atomic_path, check_writable
 from fst.models.card import ModelCard
 from fst.models.conditional_net import extract_style, is_multi_style
-from fst.models.files import CARD_KEY, load_style_model, read_card, save_style_model
 from fst.models.mixing import chosen_style
+from fst.models.serialization import CARD_KEY, load_style_model, read_card, save_style_model
 from fst.models.zoo import resolve_model
 from fst.options import SUFFIXES, ExportOptions, default_calibration
 

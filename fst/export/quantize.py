@@ -32,7 +32,7 @@ from fst.data.images import ImageLoadError, load_image, require_image_folder
 from fst.errors import FstError
 from fst.io import atomic_path
 from fst.models.card import ModelCard, Quantization
-from fst.models.files import CARD_KEY
+from fst.models.serialization import CARD_KEY
 
 # The convolutions left in float, by role in the graph (see the module docstring for why).
 KEEP_FLOAT = ("first", "upsampling", "last")

@@ -19,8 +19,8 @@ from fst.inference.temporal import TemporalBlend
 from fst.inference.video import VIDEO_EXTENSIONS, stylize_gif, stylize_video
 from fst.io import atomic_path, check_writable
 from fst.models.card import ModelCard
-from fst.models.files import load_style_model, read_card
 from fst.models.mixing import chosen_style
+from fst.models.serialization import load_style_model, read_card
 from fst.models.zoo import resolve_model
 from fst.options import StylizeOptions
 

@@ -66,7 +66,7 @@ class PerceptualLoss(nn.Module):
         content_layer: the layer whose features the output must share with the photo, e.g. ``relu2_2``.
         style_layers: layer name -> weight of its Gram-matrix loss.
         content_weight, style_weight, tv_weight: the weights of the three terms.
-        temporal_weight: the weight of the stability term (fst.losses.temporal) that training adds when it is > 0.
+        temporal_weight: the weight of the stability term (fst.losses.stability) that training adds when it is > 0.
         vgg_weights: ``imagenet`` (torchvision's download), a local weights file, or ``random`` (tests).
     """
 

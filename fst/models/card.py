@@ -1,7 +1,7 @@
 """The model card: what a style-model file records about its network, its styles, and how it was made.
 
 One typed definition for every kind of style model. Exports (``.safetensors``) keep it as JSON in their
-metadata, Lightning checkpoints in their ``fst`` section; :func:`fst.models.files.load_style_model` reads
+metadata, Lightning checkpoints in their ``fst`` section; :func:`fst.models.serialization.load_style_model` reads
 either. Files written before the card existed (format 1) are read into a card too.
 """
 
@@ -44,7 +44,7 @@ class LossSpec:
     content_weight: float
     style_weight: float
     tv_weight: float
-    temporal_weight: float = 0.0  # the stability term's (fst.losses.temporal); older cards have none
+    temporal_weight: float = 0.0  # the stability term's (fst.losses.stability); older cards have none
 
     def weight_for(self, style: StyleSpec) -> float:
         """The style weight of one of the model's styles."""

@@ -9,8 +9,8 @@ from pathlib import Path
 from fst.errors import FstError
 from fst.models.card import describe
 from fst.models.cost import multiply_adds
-from fst.models.files import read_card
 from fst.models.registry import build_network
+from fst.models.serialization import read_card
 from fst.resources import CHECKPOINTS_DIR
 
 METRICS = ("content", "style", "ssim", "psnr", "seconds")  # the evaluation figures the table shows

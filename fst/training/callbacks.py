@@ -12,7 +12,7 @@ from pytorch_lightning.callbacks import TQDMProgressBar
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from fst.messages import say
-from fst.models.files import save_style_model
+from fst.models.serialization import save_style_model
 from fst.training.loggers import log_model_artifact
 from fst.training.resume import recorded_overrides, resume_command
 

@@ -21,11 +21,11 @@ from fst.data.images import save_image
 from fst.errors import FstError
 from fst.hardware import device_name
 from fst.losses.perceptual import PerceptualLoss
-from fst.losses.temporal import random_motion, temporal_difference
+from fst.losses.stability import random_motion, temporal_difference
 from fst.models.card import LossSpec, ModelCard, StyleSpec, TrainingRecord
 from fst.models.conditional_net import is_multi_style, is_per_style, keep_styles
-from fst.models.files import NET_PREFIX, OVERRIDES_KEY, checkpoint_card
 from fst.models.registry import architecture_of
+from fst.models.serialization import NET_PREFIX, OVERRIDES_KEY, checkpoint_card
 from fst.training.loggers import log_image
 
 log = logging.getLogger(__name__)

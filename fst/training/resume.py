@@ -13,8 +13,8 @@ from omegaconf import DictConfig, OmegaConf
 from fst.errors import FstError
 from fst.messages import say
 from fst.models.card import LossSpec, ModelCard
-from fst.models.files import OVERRIDES_KEY, checkpoint_card, load_style_model, load_training_checkpoint
 from fst.models.registry import architecture_of
+from fst.models.serialization import OVERRIDES_KEY, checkpoint_card, load_style_model, load_training_checkpoint
 from fst.models.zoo import resolve_model, shipped_models
 from fst.training.module import StyleTransferModule
 

@@ -23,7 +23,7 @@ from fst.losses.perceptual import PerceptualLoss
 from fst.messages import say
 from fst.models.card import StyleSpec
 from fst.models.conditional_net import add_styles
-from fst.models.files import load_style_model
+from fst.models.serialization import load_style_model
 from fst.models.zoo import resolve_model
 from fst.resources import DEMO_DIR
 from fst.training.callbacks import ExportStyleModel

@@ -23,7 +23,6 @@ from fst.data.images import ImageLoadError, open_rgb, require_image_folder, save
 from fst.data.styles import find_style_image, load_style_image
 from fst.errors import FstError
 from fst.evaluation.metrics import score
-from fst.evaluation.optimization import optimize_image
 from fst.evaluation.report import METRICS, Column, labelled_gallery, markdown_report, write_results
 from fst.hardware import device_name
 from fst.inference.device import default_precision, pick_device
@@ -31,8 +30,9 @@ from fst.inference.stylizer import Stylizer
 from fst.io import atomic_path, check_writable
 from fst.losses.perceptual import PerceptualLoss
 from fst.models.card import Evaluation, ModelCard, StyleSpec
-from fst.models.files import load_style_model, update_card
+from fst.models.serialization import load_style_model, update_card
 from fst.models.zoo import resolve_model
+from fst.optimization import optimize_image
 from fst.options import StylizeOptions
 from fst.training.loggers import build_logger
 

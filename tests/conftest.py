@@ -124,9 +124,11 @@ def save_toy_model(net: torch.nn.Module, path: Path, name: str = "toy", steps: i
 
 
 def run_script(script: str, *args: str, env: dict | None = None, timeout: int = 300, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    """Run scripts/<script> in a subprocess, as a user would."""
+    """Run scripts/<script> (a command) or tools/<script> (a benchmark, figure or data tool) in a subprocess, as a
+    user would."""
+    folder = "scripts" if (REPO / "scripts" / script).is_file() else "tools"
     return subprocess.run(
-        [sys.executable, str(REPO / "scripts" / script), *args],
+        [sys.executable, str(REPO / folder / script), *args],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -49,7 +49,7 @@ def test_the_demo_attribution_lists_every_image_with_an_author_and_a_licence():
 
 @needs_shared
 def test_the_script_rebuilds_the_demo_set_from_the_shared_data(tmp_path):
-    result = subprocess.run([sys.executable, str(REPO / "scripts" / "make_demo_set.py"), "--shared", str(SHARED / "data"),
+    result = subprocess.run([sys.executable, str(REPO / "tools" / "make_demo_set.py"), "--shared", str(SHARED / "data"),
                              "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     built = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())

@@ -1,6 +1,6 @@
 """INT8 post-training static quantization of an exported ONNX style model, with ONNX Runtime (QDQ format).
 
-The choices, measured on the shipped styles (``scripts/benchmark_int8.py``, docs/performance.md "INT8"):
+The choices, measured on the shipped styles (``tools/benchmark_int8.py``, docs/performance.md "INT8"):
 
 - Only convolutions run in INT8. Instance norm divides by statistics of the whole image, whose range a fixed
   INT8 scale cannot hold (the "quantized instance norm gives garbage" reports); ReLU, padding, the residual

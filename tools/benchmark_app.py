@@ -1,7 +1,7 @@
 """Benchmark the web app against stylize on the same photo, model and options (prints numbers; not a test).
 
-    python scripts/benchmark_app.py                          # a 1024x1024 photo, starry_night, 5 rounds
-    python scripts/benchmark_app.py --ckpt candy --size 2048 --rounds 3 --no-browser
+    python tools/benchmark_app.py                          # a 1024x1024 photo, starry_night, 5 rounds
+    python tools/benchmark_app.py --ckpt candy --size 2048 --rounds 3 --no-browser
 
 Each round times, one after the other so that both meet the same load on the machine:
   - stylize: the library call that fst-stylize makes once it has started (model loaded, photo decoded, stylized,

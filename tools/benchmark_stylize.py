@@ -1,12 +1,12 @@
 """Benchmark stylization: latency, images/s and peak memory per model, size, batch, precision and eager vs
 compiled, and PyTorch vs ONNX Runtime (prints numbers and writes a markdown table; not a test).
 
-    python scripts/benchmark_stylize.py                                   # the default grid on this machine
-    python scripts/benchmark_stylize.py --sizes 512 1920x1080 --precisions bf16 --compile on
-    python scripts/benchmark_stylize.py --ckpts checkpoints/starry_night.safetensors --output table.md
-    python scripts/benchmark_stylize.py --sizes 512 1024 --batches 1 --precisions fp32 bf16 int8 --backends torch onnxruntime
+    python tools/benchmark_stylize.py                                   # the default grid on this machine
+    python tools/benchmark_stylize.py --sizes 512 1920x1080 --precisions bf16 --compile on
+    python tools/benchmark_stylize.py --ckpts checkpoints/starry_night.safetensors --output table.md
+    python tools/benchmark_stylize.py --sizes 512 1024 --batches 1 --precisions fp32 bf16 int8 --backends torch onnxruntime
     # real time: the full and the light network on video frames, every CPU path, side by side
-    python scripts/benchmark_stylize.py --ckpts candy multi_style_fast --sizes 640x360 1280x720 --batches 1 4 \
+    python tools/benchmark_stylize.py --ckpts candy multi_style_fast --sizes 640x360 1280x720 --batches 1 4 \
         --precisions fp32 bf16 int8 --backends torch onnxruntime --repeats 10
 
 With several models, a summary follows the table: each model's fastest path per size and batch, and its

@@ -1,7 +1,7 @@
 """Set up COCO 2014 train as fst's content photos (needs internet and about 13 GB, twice over while unpacking).
 
-    python scripts/download_coco.py --data-dir data              # download train2014.zip and unpack
-    python scripts/download_coco.py --data-dir data --zip ~/train2014.zip   # use a zip you already have
+    python tools/download_coco.py --data-dir data              # download train2014.zip and unpack
+    python tools/download_coco.py --data-dir data --zip ~/train2014.zip   # use a zip you already have
 
 Photos go to <data-dir>/content/train/ and the last --eval-images of them to <data-dir>/content/eval/.
 Style paintings go in <data-dir>/styles/<name>.jpg (see conf/style/ for the names fst expects).

@@ -1,6 +1,6 @@
 """Validation losses against wall-clock minutes of training, beside a reference model (plots and prints; not a test).
 
-    python scripts/plot_curves.py \\
+    python tools/plot_curves.py \\
         --curve "udnie:adapted=runs/udnie/adapt" --curve "udnie:per-style=runs/udnie/per_style" \\
         --curve "the_scream:adapted=runs/the_scream/adapt" --output docs/adaptation.png
 

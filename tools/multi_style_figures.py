@@ -1,9 +1,9 @@
 """The pictures of a multi-style model: a gallery row per style, a strip mixing two styles, and the model beside the
 one-style models of its styles (writes JPEGs).
 
-    python scripts/multi_style_figures.py --ckpt multi_style --photos a.jpg b.jpg c.jpg --gallery docs/multi_style_gallery.jpg
-    python scripts/multi_style_figures.py --ckpt multi_style --photos a.jpg --mix starry_night great_wave --strip docs/multi_style_mix.jpg
-    python scripts/multi_style_figures.py --ckpt multi_style_fast --photos a.jpg b.jpg --side-by-side docs/light_side_by_side.jpg
+    python tools/multi_style_figures.py --ckpt multi_style --photos a.jpg b.jpg c.jpg --gallery docs/multi_style_gallery.jpg
+    python tools/multi_style_figures.py --ckpt multi_style --photos a.jpg --mix starry_night great_wave --strip docs/multi_style_mix.jpg
+    python tools/multi_style_figures.py --ckpt multi_style_fast --photos a.jpg b.jpg --side-by-side docs/light_side_by_side.jpg
 
 The gallery has a row per style: its painting (from --style-dir, where it is there) and each photo in that style.
 The strip is one photo painted from the first style of --mix to the second in --steps steps (weights 1:0, 0.75:0.25,

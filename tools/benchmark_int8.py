@@ -1,8 +1,8 @@
 """How INT8 quantization moves a style model's output, layer by layer and as shipped (prints tables; not a test).
 
-    python scripts/benchmark_int8.py --ckpt candy                  # per-layer sensitivity and the candidates
-    python scripts/benchmark_int8.py --ckpt candy --sizes 512 1024 --skip-layers
-    python scripts/benchmark_int8.py --ckpt candy --figure docs/int8_crop.jpg --figure-photo photo.jpg   # only the figure
+    python tools/benchmark_int8.py --ckpt candy                  # per-layer sensitivity and the candidates
+    python tools/benchmark_int8.py --ckpt candy --sizes 512 1024 --skip-layers
+    python tools/benchmark_int8.py --ckpt candy --figure docs/int8_crop.jpg --figure-photo photo.jpg   # only the figure
 
 For every convolution, the model with only that layer in INT8: its mean absolute difference (MAD, in [0, 1]) to
 the fp32 output on the photos. Then the candidate recipes (every convolution, fst's choice, ...) with their MAD

@@ -1,7 +1,7 @@
 """Rebuild demo/, the small data set that ships with fst, from the shared data folder beside the repository.
 
-    python scripts/make_demo_set.py                       # reads ../shared/data, writes demo/
-    python scripts/make_demo_set.py --shared /path/to/shared/data --out demo
+    python tools/make_demo_set.py                       # reads ../shared/data, writes demo/
+    python tools/make_demo_set.py --shared /path/to/shared/data --out demo
 
 demo/ is laid out like an FST_DATA_DIR (styles/<name>.jpg, content/train/, content/eval/), so training without
 FST_DATA_DIR set reads it (``python scripts/train.py experiment=demo`` on a fresh clone). Only images whose licence
@@ -104,7 +104,7 @@ README = """\
 A small data set that ships with fst, laid out like an `FST_DATA_DIR`: one painting in `styles/`, {train} training
 photos in `content/train/` and {eval} held-out photos in `content/eval/`. Training reads it when `FST_DATA_DIR` is
 not set (`python scripts/train.py experiment=demo` on a fresh clone), and `precision=int8` calibrates on its photos.
-Rebuild it with `python scripts/make_demo_set.py`, which picks these files from the shared data and holds this table.
+Rebuild it with `python tools/make_demo_set.py`, which picks these files from the shared data and holds this table.
 
 Every image may be redistributed: each is in the public domain or under the licence named (CC BY 2.0 asks that
 its author and licence be credited, as here). Each was resized and re-encoded as JPEG (photos: short side

@@ -4,7 +4,7 @@ per-frame content and style losses, and frames per second, for per-frame styliza
 cropped around the moving object (not a test: it prints numbers).
 
     FST_DATA_DIR=../shared/data FST_VGG_WEIGHTS=../shared/weights/vgg16_features.safetensors \\
-        python scripts/evaluate_video.py --ckpt candy --temporal-ckpt runs/candy/temporal/candy.safetensors --strengths 0.3 0.5 0.8
+        python tools/evaluate_video.py --ckpt candy --temporal-ckpt runs/candy/temporal/candy.safetensors --strengths 0.3 0.5 0.8
 
 The flow that measures (--measure-flow, Farneback by default) is not the one that blends (DIS), so the
 benchmark does not grade the blending with its own yardstick.

@@ -9,9 +9,9 @@ them through their own data pipelines; otherwise both use synthetic batches.
   a single-process DataLoader with PIL Resize + CenterCrop; VGG16 to the deepest layer on both the output
   and the photo every step; style Grams of the style image repeated batch-size times; ``.item()`` every step.
 
-    python scripts/benchmark_train.py --steps 8 trainer.accelerator=cpu trainer.precision=32
-    python scripts/benchmark_train.py --steps 8 trainer=cpu                        # fst in bf16-mixed
-    python scripts/benchmark_train.py --mode fst data.image_size=512 data.batch_size=2
+    python tools/benchmark_train.py --steps 8 trainer.accelerator=cpu trainer.precision=32
+    python tools/benchmark_train.py --steps 8 trainer=cpu                        # fst in bf16-mixed
+    python tools/benchmark_train.py --mode fst data.image_size=512 data.batch_size=2
 
 Data-loader wait: the share of wall time spent between steps waiting for the next batch. TFLOP/s: the useful
 work rate, images/s times the FLOPs of fst's training step per image (counted by torch's FlopCounterMode), and
@@ -21,7 +21,7 @@ Quality (``--quality N``): train N steps with fst's fp32 path and with the path 
 same seed on the same batches, then evaluate both networks in fp32 on the eval photos; prints the content and
 style losses of both and their relative difference.
 
-    python scripts/benchmark_train.py --quality 150 trainer=cpu
+    python tools/benchmark_train.py --quality 150 trainer=cpu
 """
 
 from __future__ import annotations

@@ -399,8 +399,8 @@ def test_checkpoint_with_missing_or_extra_tensors_names_them(tmp_path):
 
 # Values that torch and Lightning take when built and fail on (or quietly misuse) once training runs.
 TRAINING_VALUE_ERRORS = [
-    ("optimizer.lr=-1", "optimizer.lr must be > 0, got -1"),
-    ("optimizer.lr=0", "optimizer.lr must be > 0, got 0"),
+    ("optimizer.lr=-1", "optimizer.lr must be >= 0, got -1"),
+    ("optimizer.lr=fast", "optimizer.lr must be >= 0, got fast"),
     ("+optimizer.weight_decay=-0.1", "optimizer.weight_decay must be >= 0, got -0.1"),
     ("+optimizer.betas=[2,0.9]", "optimizer: Invalid beta parameter at index 0: 2"),
     ("+optimizer.momentum=0.9", "optimizer: Adam.__init__() got an unexpected keyword argument 'momentum'"),

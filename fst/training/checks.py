@@ -15,9 +15,10 @@ from pytorch_lightning.utilities.exceptions import MisconfigurationException
 from fst.config import build
 from fst.errors import FstError, one_line_reason
 
-# Keyword arguments of torch's optimizers and schedulers, by the range they need.
-POSITIVE = ("lr", "T_max", "step_size", "gamma", "total_iters")
-NON_NEGATIVE = ("weight_decay", "eps", "momentum", "dampening", "eta_min")
+# Keyword arguments of torch's optimizers and schedulers, by the range they need. A zero LR is allowed, as torch
+# allows it: a run that continues a model without changing it (tests/test_train.py).
+POSITIVE = ("T_max", "step_size", "gamma", "total_iters")
+NON_NEGATIVE = ("lr", "weight_decay", "eps", "momentum", "dampening", "eta_min")
 # What a library raises for a bad value, and Hydra for an unknown _target_ (ImportError).
 BAD_VALUE = (MisconfigurationException, ValueError, TypeError, ZeroDivisionError, ImportError)
 

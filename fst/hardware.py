@@ -1,4 +1,6 @@
-"""What this machine is and computes fast: the precision presets, stylization defaults and model cards follow it."""
+"""What this machine is and computes fast: the precision presets, stylization defaults and model cards follow it.
+
+torch is imported where it is needed: the training config's resolver lives here, and --help must stay quick."""
 
 from __future__ import annotations
 
@@ -6,8 +8,10 @@ import functools
 import os
 import platform
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 @functools.cache
@@ -16,6 +20,8 @@ def cpu_has_fast_bf16() -> bool:
 
     Elsewhere (AVX2-only CPUs such as AMD Zen 2/3) bf16 is emulated: a training step measured 14x slower than fp32.
     """
+    import torch
+
     return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
@@ -27,6 +33,8 @@ def cpu_training_precision() -> str:
 def device_name(device: torch.device) -> str:
     """What a device is, for model cards and reports: ``NVIDIA H100 80GB HBM3`` or ``CPU: AMD EPYC 7B13 (2 cores)``."""
     if device.type == "cuda":
+        import torch
+
         return torch.cuda.get_device_name(device)
     if device.type != "cpu":
         return device.type

@@ -287,8 +287,10 @@ def command(
                 return print_help(config_name, " ".join((run.__doc__ or "").split()), examples)
             check_dashes([a for i, a in enumerate(argv) if i == 0 or argv[i - 1] not in FLAGS_WITH_VALUES])
             check_group_choices(argv, config_dir(config_name))
-            argv = complete(argv) if complete else argv
-            preflight(config_name, argv)
+            preflight(config_name, argv)  # before complete(), which may load torch: mistakes answer at once
+            if complete and (completed := complete(argv)) != argv:
+                preflight(config_name, completed)
+                argv = completed
             sys.argv[1:] = argv
             hydra_main()
 

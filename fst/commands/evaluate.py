@@ -4,7 +4,6 @@ report for style models (conf/evaluate.yaml)."""
 from omegaconf import DictConfig
 
 from fst.commands.cli import command
-from fst.evaluation.measure import evaluate
 
 EXAMPLES = [
     "fst-evaluate ckpts=checkpoints/                        # every shipped model",
@@ -16,6 +15,9 @@ EXAMPLES = [
 @command("evaluate", EXAMPLES)
 def main(cfg: DictConfig) -> None:
     """Evaluate style models on held-out photos: losses, SSIM, PSNR, speed, a gallery and a report."""
+    # The library (torch and all) loads only once the options are checked: --help and mistakes answer at once.
+    from fst.evaluation.measure import evaluate
+
     evaluate(cfg)
 
 

@@ -5,7 +5,6 @@ from omegaconf import DictConfig
 
 from fst.commands.cli import command
 from fst.config import options_of
-from fst.export.formats import export
 from fst.options import ExportOptions
 
 EXAMPLES = [
@@ -18,6 +17,9 @@ EXAMPLES = [
 @command("export", EXAMPLES, string_options=("style",))
 def main(cfg: DictConfig) -> None:
     """Export a style model for other runtimes (ONNX, TorchScript), or one style of a multi-style model."""
+    # The library (torch and all) loads only once the options are checked: --help and mistakes answer at once.
+    from fst.export.formats import export
+
     print(f"fst: wrote {export(options_of(cfg, ExportOptions))}")
 
 

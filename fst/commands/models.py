@@ -3,7 +3,6 @@
 from omegaconf import DictConfig
 
 from fst.commands.cli import command
-from fst.models.zoo import card_text, shipped_models_table
 
 EXAMPLES = [
     "fst-models                                        # every shipped model, with its evaluation figures",
@@ -15,6 +14,9 @@ EXAMPLES = [
 @command("models", EXAMPLES)
 def main(cfg: DictConfig) -> None:
     """List the shipped style models with their cards, or print one model's whole card."""
+    # The library (torch and all) loads only once the options are checked: --help and mistakes answer at once.
+    from fst.models.zoo import card_text, shipped_models_table
+
     print(card_text(cfg.name) if cfg.name else shipped_models_table())
 
 

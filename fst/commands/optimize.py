@@ -8,12 +8,7 @@ from omegaconf import DictConfig
 
 from fst.commands.cli import command
 from fst.config import build
-from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, load_image, save_image
 from fst.errors import FstError
-from fst.inference.device import pick_device
-from fst.io import check_writable
-from fst.optimization import optimize_image, save_loss_curve
-from fst.training.styles import style_painting
 
 log = logging.getLogger("fst.optimization")
 
@@ -26,6 +21,12 @@ EXAMPLES = [
 
 def optimize(cfg: DictConfig) -> Path:
     """Optimize one photo in one style as ``conf/optimize.yaml`` says; return the image's path."""
+    from fst.data.images import IMAGE_EXTENSIONS, ImageLoadError, load_image, save_image
+    from fst.inference.device import pick_device
+    from fst.io import check_writable
+    from fst.optimization import optimize_image, save_loss_curve
+    from fst.training.styles import style_painting
+
     content_path = Path(cfg.content).expanduser()
     if not content_path.is_file():
         raise FstError(f"content image not found: {content_path}; pass content=/path/to/photo.jpg")

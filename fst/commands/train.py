@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import torch
 from omegaconf import DictConfig
 
 from fst.commands.cli import check_dashes, check_group_choices, command, preflight
@@ -10,7 +9,6 @@ from fst.config import compose, config_dir
 from fst.hardware import cpu_has_fast_bf16
 from fst.messages import say
 from fst.schemas import check_ranges
-from fst.training.run import train
 
 EXAMPLES = [
     "fst-train experiment=demo                            # a quick demo model, minutes on a CPU",
@@ -25,6 +23,8 @@ def fastest_trainer(argv: list[str]) -> list[str]:
     """With no trainer preset named, the fastest one for this machine that keeps quality, said in one line."""
     if any(arg.partition("=")[0].lstrip("+~") == "trainer" for arg in argv) or {"--help", "-h"} & set(argv):
         return argv
+    import torch
+
     if torch.cuda.is_available():
         bf16 = torch.cuda.is_bf16_supported()
         preset = "gpu"
@@ -40,16 +40,21 @@ def train_with(overrides: list[str]) -> Path:
     """Training from Python (``fst.train``): the config that fst-train composes for these options, checked alike."""
     check_dashes(overrides)
     check_group_choices(overrides, config_dir("train"))
-    overrides = fastest_trainer(overrides)
     preflight("train", overrides)
+    overrides = fastest_trainer(overrides)
     cfg = compose("train", overrides, run_dir=True)
     check_ranges(cfg)
+    from fst.training.run import train
+
     return train(cfg)
 
 
 @command("train", EXAMPLES, complete=fastest_trainer)
 def main(cfg: DictConfig) -> None:
     """Train a feed-forward style network for a painting (or several in one network) against a VGG perceptual loss."""
+    # The library (torch and all) loads only once the options are checked: --help and mistakes answer at once.
+    from fst.training.run import train
+
     path = train(cfg)
     if path is not None and Path(path).is_file():
         say(f"style model written to {path}")

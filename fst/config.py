@@ -3,10 +3,13 @@ they use, composing a command's config, and instantiation with one-line errors."
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 
 import hydra
+from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import Container, DictConfig, OmegaConf, open_dict
@@ -14,23 +17,43 @@ from omegaconf import Container, DictConfig, OmegaConf, open_dict
 from fst.errors import FstError
 from fst.hardware import cpu_training_precision
 from fst.resources import CONF_DIR
-from fst.schemas import register_schemas
-
-# Each command's config folder under conf/. The inference commands have their own, so that the training
-# groups (style, trainer, ...) are not theirs: `stylize style=candy` picks a style of a multi-style model.
-CONFIG_DIRS = {"stylize": "inference", "export": "inference"}
+from fst.schemas import STORED, register_schemas
 
 
-def config_dir(config_name: str) -> Path:
-    return CONF_DIR / CONFIG_DIRS.get(config_name, "")
+def config_dir(config_name: str) -> Path | None:
+    """The folder of a command's yaml configs (conf/), or None for the commands whose config fst/schemas.py holds
+    (stylize, export, the app): they do not see conf/'s training groups."""
+    return None if config_name in STORED else CONF_DIR
+
+
+@contextlib.contextmanager
+def hydra_context(config_name: str) -> Iterator[None]:
+    """Hydra initialised for a command's configs (compose, and its config loader's group listings)."""
+    register_configs()
+    folder = config_dir(config_name)
+    if folder is None:
+        with hydra.initialize(config_path=None, version_base="1.3"):
+            yield
+    else:
+        with hydra.initialize_config_dir(config_dir=str(folder), version_base="1.3"):
+            yield
+
+
+def group_options(config_name: str, group: str) -> list[str] | None:
+    """The options of a command's config group (Hydra's listing, files and ConfigStore alike); None when the
+    command has no such group."""
+    with hydra_context(config_name):
+        loader = GlobalHydra.instance().config_loader()
+        if not loader.repository.group_exists(group):
+            return None
+        return sorted(loader.get_group_options(group))
 
 
 def register_configs() -> None:
-    """What the configs need besides their files: the schemas (fst/schemas.py) and the OmegaConf resolvers
-    ``${cpu_precision:}`` (conf/trainer/cpu.yaml) and ``${fst_conf_dir:<folder>}`` (a folder of conf/)."""
+    """What the configs need besides their files: the structured configs (fst/schemas.py) and the OmegaConf
+    resolver ``${cpu_precision:}`` (conf/trainer/cpu.yaml)."""
     register_schemas()
     OmegaConf.register_new_resolver("cpu_precision", cpu_training_precision, replace=True)
-    OmegaConf.register_new_resolver("fst_conf_dir", lambda folder: str(CONF_DIR / folder), replace=True)
 
 
 def compose(config_name: str, overrides: list[str], run_dir: bool = False) -> DictConfig:
@@ -38,8 +61,7 @@ def compose(config_name: str, overrides: list[str], run_dir: bool = False) -> Di
 
     ``run_dir``: set ``paths.output_dir`` to the run folder the command would make (``hydra.run.dir``), which only
     a running Hydra app knows otherwise."""
-    register_configs()
-    with hydra.initialize_config_dir(config_dir=str(config_dir(config_name)), version_base="1.3"):
+    with hydra_context(config_name):
         cfg = hydra.compose(config_name=config_name, overrides=overrides, return_hydra_config=run_dir)
     if run_dir:
         if OmegaConf.select(cfg, "paths.output_dir", throw_on_resolution_failure=False) is None:

@@ -86,6 +86,23 @@ def default_calibration() -> Path:
     return Path(data) / "content" / "eval" if data else DEMO_PHOTOS
 
 
+@dataclass
+class TemporalOptions:
+    """Videos and GIFs without flicker (``temporal=flow``): the previous output, carried onto each frame by the
+    optical flow of the input frames, is blended with the frame's own stylization where a forward-backward check
+    finds the flow reliable. The arguments of :class:`fst.inference.temporal.TemporalBlend`."""
+
+    strength: float = option(0.3, "how much of the carried paint a reliable pixel keeps (0: each frame alone; "
+                                  "higher: steadier, blurrier)")
+    flow: str = option("dis", "the optical flow: dis | dis_fast | farneback (OpenCV; no downloaded weights)")
+    scene_cut: float = option(0.3, "a frame with fewer reliable pixels than this fraction starts afresh (a cut, a "
+                                   "flash)")
+    scale: float = option(0.5, "the flow is estimated at this fraction of the frame size")
+
+    def check(self) -> None:
+        """TemporalBlend checks its arguments where it takes them."""
+
+
 # --- fst-export ---
 
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt", "safetensors": ".safetensors"}
@@ -145,8 +162,8 @@ class AppOptions(StylizeOptions):
                                    "second)")
     webcam_model: str | None = option(None, "the light network the webcam paints the chosen style (or mix) with, "
                                             "when it paints it (fst-models lists them); null: the chosen model itself")
-    # The options of fst.inference.temporal.TemporalBlend for the page's "steady paint" box; None hides the box.
-    temporal: Any = None
+    # The page's "steady paint" box (TemporalOptions, its steadiness slider setting the strength); None hides it.
+    temporal: TemporalOptions | None = None
 
     def check(self) -> None:
         super().check()

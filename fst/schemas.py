@@ -1,9 +1,13 @@
-"""The type and range of every command option: Hydra structured configs under the yaml files' values.
+"""Every command's config as Hydra sees it: structured configs that check each value's type as Hydra composes
+the config (``size=abc`` and ``preserve_color=maybe`` are refused, and so is an unknown key), then
+:func:`check_ranges` checks the ranges, each dataclass's ``check``.
 
-Each command's primary yaml starts its defaults list with its schema (``- stylize_schema``), so Hydra checks
-every value's type as it composes the config (``size=abc`` and ``preserve_color=maybe`` are refused), and an
-unknown key is refused too. :func:`check_ranges` then checks the ranges, each schema's ``check``.
-The defaults themselves live in the yaml files only: every field here is ``MISSING`` until the yaml sets it.
+stylize, export and the app are configs of their own, held in Hydra's ConfigStore: their options are the
+dataclasses of fst/options.py (default, help and check in one place), and their one config group, ``temporal``,
+is :class:`fst.options.TemporalOptions`. They see none of conf/'s training groups, so ``fst-stylize style=candy``
+is a multi-style model's style, not the training group ``style``. The other commands' primary yaml files in conf/
+start their defaults list with their schema here (``- train_schema``), whose fields are ``MISSING`` until the
+yaml sets them.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from fst.errors import FstError
-from fst.options import REQUIRED, AppOptions, ExportOptions, StylizeOptions, option
+from fst.options import REQUIRED, AppOptions, ExportOptions, StylizeOptions, TemporalOptions, option
 
 
 def _require(condition: bool, message: str) -> None:
@@ -49,6 +53,34 @@ class StylizeSchema(StylizeOptions):
     size: Optional[int] = option(None, "resize so the long side is this many pixels; null keeps the input size")
     batch_size: int = option(4, "images of the same size (or video frames) stylized together")
     temporal: Any = None
+
+
+# Where stylize, export and the app write: the current folder, with no .hydra/ record beside the outputs.
+IN_PLACE = {"run": {"dir": "."}, "output_subdir": None, "job": {"chdir": False}}
+
+
+def _defaults(temporal: str | None) -> Any:
+    groups = [{"temporal": temporal}] if temporal else []
+    return field(default_factory=lambda: ["_self_", *groups, {"override hydra/job_logging": "stdout"}])
+
+
+@dataclass
+class StylizeConfig(StylizeSchema):
+    defaults: list[Any] = _defaults("none")  # temporal: none (each frame alone) | flow (steady along the flow)
+    hydra: Any = field(default_factory=lambda: IN_PLACE)
+
+
+@dataclass
+class ExportConfig(ExportOptions):
+    defaults: list[Any] = _defaults(None)
+    hydra: Any = field(default_factory=lambda: IN_PLACE)
+
+
+@dataclass
+class AppConfig(AppOptions):
+    defaults: list[Any] = _defaults("flow")  # the page's steady paint; temporal=none hides the box
+    temporal: Any = None
+    hydra: Any = field(default_factory=lambda: IN_PLACE)
 
 
 @dataclass
@@ -229,21 +261,32 @@ class ModelsSchema(Schema):
     name: Optional[str] = MISSING
 
 
+# The schemas of the commands whose primary config is a yaml file in conf/, and the commands whose config is
+# held here, by command.
 SCHEMAS = {
-    "train_schema": TrainSchema,
-    "stylize_schema": StylizeSchema,
-    "export_schema": ExportOptions,
-    "evaluate_schema": EvaluateSchema,
-    "optimize_schema": OptimizeSchema,
-    "models_schema": ModelsSchema,
-    "app_schema": AppOptions,
+    "train": TrainSchema,
+    "evaluate": EvaluateSchema,
+    "optimize": OptimizeSchema,
+    "models": ModelsSchema,
 }
+STORED = {"stylize": StylizeConfig, "export": ExportConfig, "app": AppConfig}
+STORED_GROUPS = {("temporal", "flow"): TemporalOptions}
 
 
 def register_schemas() -> None:
     store = ConfigStore.instance()
     for name, schema in SCHEMAS.items():
-        store.store(name=name, node=schema)
+        store.store(name=f"{name}_schema", node=schema)
+    for name, config in STORED.items():
+        store.store(name=name, node=config)
+    store.store(group="temporal", name="none", node={})
+    for (group, name), options in STORED_GROUPS.items():
+        store.store(group=group, name=name, node=options)
+
+
+def schema_of(config_name: str) -> type:
+    """The dataclass that types a command's options."""
+    return STORED.get(config_name) or SCHEMAS[config_name]
 
 
 def check_ranges(cfg: DictConfig) -> None:

@@ -20,13 +20,13 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from fst.config import build, compose, options_of
+from fst.config import compose, options_of, plain
 from fst.evaluation.clips import synthetic_clip
 from fst.evaluation.measure import style_criterion
 from fst.evaluation.video_metrics import VideoResult, frame_losses, timed, warping_error
 from fst.inference.device import pick_device
 from fst.inference.stylizer import Stylizer
-from fst.inference.temporal import FLOWS
+from fst.inference.temporal import FLOWS, TemporalBlend
 from fst.inference.video import stylized_frames
 from fst.models import load_style_model, resolve_model
 from fst.options import StylizeOptions
@@ -51,7 +51,7 @@ def run_method(name: str, ckpt: str, frames: list[np.ndarray], size: tuple[int, 
                               *([] if strength is None else [f"temporal.strength={strength}"])])
     stylizer = Stylizer(net, options_of(cfg, StylizeOptions))
     stylizer(torch.rand(cfg.batch_size, 3, *size))  # warm-up: first-call costs are not the method's speed
-    blend = build(cfg.temporal) if strength is not None else None
+    blend = TemporalBlend(**plain(cfg.temporal)) if strength is not None else None
     result = timed(name, lambda: list(stylized_frames(iter(frames), stylizer, cfg.batch_size, size, blend)))
     result.cuts = blend.cuts if blend else None
     return result

@@ -5,6 +5,7 @@ one message in the page."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import secrets
 import time
@@ -81,7 +82,7 @@ class Handlers:
             if steady:
                 if self.options.temporal is None:
                     raise FstError("steady paint needs the app started with temporal=flow")
-                blend = TemporalBlend(**{**self.options.temporal, "strength": float(steadiness)})
+                blend = TemporalBlend(**{**dataclasses.asdict(self.options.temporal), "strength": float(steadiness)})
             gif = kind(source) == "GIF"
             # mp4 (H.264) plays in every browser; webm stays webm (VP9, and its audio, play too).
             suffix = ".gif" if gif else ".webm" if source.suffix.lower() == ".webm" else ".mp4"

@@ -12,7 +12,7 @@ from fst.commands.cli import command
 from fst.config import options_of
 from fst.errors import FstError
 from fst.messages import say
-from fst.options import AppOptions
+from fst.options import AppOptions, TemporalOptions
 
 EXAMPLES = [
     "fst-app                                    # http://127.0.0.1:7860",
@@ -26,8 +26,7 @@ EXAMPLES = [
 def app_options(cfg: DictConfig) -> AppOptions:
     """The app's options from a composed fst-app config."""
     options = options_of(cfg, AppOptions)
-    # temporal=none leaves the group empty; the page builds TemporalBlends with its own steadiness
-    options.temporal = {key: value for key, value in (options.temporal or {}).items() if key != "_target_"} or None
+    options.temporal = TemporalOptions(**options.temporal) if options.temporal else None  # temporal=none: empty
     return options
 
 

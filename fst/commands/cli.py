@@ -17,10 +17,10 @@ from hydra.errors import ConfigCompositionException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException, ValidationError
 
-from fst.config import compose, config_dir, register_configs
+from fst.config import compose, config_dir, group_options, hydra_context, register_configs
 from fst.errors import FstError
 from fst.options import describe
-from fst.schemas import SCHEMAS, check_ranges
+from fst.schemas import STORED_GROUPS, check_ranges, schema_of
 
 # Hydra's own flags (and those of them that take a value); any other --flag is a user writing argparse style.
 HYDRA_FLAGS = {"--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--resolve", "--package", "-p", "--run", "-r",
@@ -87,21 +87,18 @@ def check_dashes(argv: list[str]) -> None:
             raise FstError(f"options are written key=value, without dashes: write {name}={value}, not {arg}")
 
 
-def check_group_choices(overrides: list[str], root: Path) -> None:
-    """One-line error for ``group=option`` when <root>/<group>/<option>.yaml does not exist."""
+def check_group_choices(config_name: str, overrides: list[str]) -> None:
+    """One-line error for ``group=option`` when the command's config group has no such option."""
     for override in overrides:
         key, has_value, value = override.partition("=")
         key = key.lstrip("+~")
-        group = root / key
-        if not has_value or key.startswith("hydra") or "." in key or not group.is_dir() or value in ("", "null"):
-            continue
-        if "(" in value:  # sweep functions (glob, choice, range) are Hydra's to check
-            continue
-        for option in value.split(","):  # a multirun sweep: -m style=candy,mosaic
-            if not (group / f"{option}.yaml").is_file():
-                choices = ", ".join(sorted(p.stem for p in group.glob("*.yaml")))
+        if not has_value or key.startswith("hydra") or "." in key or value in ("", "null") or "(" in value:
+            continue  # sweep functions (glob, choice, range) are Hydra's to check
+        choices = group_options(config_name, key)
+        for option in value.split(",") if choices is not None else []:  # a multirun sweep: -m style=candy,mosaic
+            if option not in choices:
                 hint = "; or train any painting with style.name=<name> style.image=<file>" if key == "style" else ""
-                raise FstError(f"unknown {key} '{option}'; choose one of: {choices}{hint}")
+                raise FstError(f"unknown {key} '{option}'; choose one of: {', '.join(choices)}{hint}")
 
 
 def _leaf_keys(cfg: DictConfig, prefix: str = "") -> list[str]:
@@ -141,11 +138,14 @@ def preflight(config_name: str, argv: list[str]) -> None:
 
 def _group_choice_with(config_name: str, key: str) -> str | None:
     """``group=choice`` for an option ``group.option`` that only another choice of the config group has."""
-    group, _, option = key.partition(".")
-    folder = config_dir(config_name) / group
-    for path in sorted(folder.glob("*.yaml")) if group and folder.is_dir() else []:
-        if option.split(".")[0] in (OmegaConf.load(path) or {}):
-            return f"{group}={path.stem}"
+    group = key.partition(".")[0]
+    for option in group_options(config_name, group) or []:
+        try:
+            cfg = compose(config_name, [f"{group}={option}"])
+        except ConfigCompositionException:
+            continue
+        if OmegaConf.select(cfg, key, default="absent", throw_on_missing=False) != "absent":
+            return f"{group}={option}"
     return None
 
 
@@ -201,36 +201,34 @@ def _yaml_value(value) -> str:
 
 
 def _dataclass_options(schema: type) -> dict[str, tuple[str, str]]:
-    """The documented fields of a command's schema (fst/schemas.py): its own first, then those it inherits."""
-    own = set(vars(schema).get("__annotations__", {}))
+    """The documented fields of a dataclass of options: a subclass's own first (a command's), then those it
+    inherits (e.g. the stylizer's)."""
     rows = {name: (_yaml_value(default), help) for name, default, help in describe(schema)}
-    return {**{k: v for k, v in rows.items() if k in own}, **{k: v for k, v in rows.items() if k not in own}}
+    ordered = [name for cls in schema.__mro__ for name in vars(cls).get("__annotations__", {}) if name in rows]
+    return {name: rows[name] for name in dict.fromkeys(ordered)}
 
 
 def documented_options(config_name: str) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
     """A command's options, ``{key: (default, help)}``, and its config groups with a choice to make,
     ``{group: "option, option (default: option)"}``: what ``--help`` prints and the docs' option tables show."""
-    cfg = compose(config_name, [])
-    root = config_dir(config_name)
-    with hydra.initialize_config_dir(config_dir=str(root), version_base="1.3"):
+    with hydra_context(config_name):
         choices = hydra.compose(config_name=config_name, return_hydra_config=True).hydra.runtime.choices
-    files = [(root / f"{config_name}.yaml", "")]
-    search = [root, *[Path(p.removeprefix("file://")) for p in OmegaConf.select(cfg, "hydra.searchpath", default=[])]]
-    for group, option in choices.items():
-        if group.startswith("hydra") or option in (None, "null") or group.endswith("schema"):
-            continue
-        for folder in search:
-            if (folder / group / f"{option}.yaml").is_file():
-                files.append((folder / group / f"{option}.yaml", group))
-                break
-    options = _dataclass_options(SCHEMAS[f"{config_name}_schema"])
-    for path, package in files:
-        options.update(_yaml_comments(path, package))
+    chosen = {group: option for group, option in choices.items()
+              if not group.startswith("hydra") and not group.endswith("schema")}
+    options = _dataclass_options(schema_of(config_name))
+    root = config_dir(config_name)
+    if root is not None:
+        options.update(_yaml_comments(root / f"{config_name}.yaml", ""))
+    for group, option in chosen.items():
+        if (group, option) in STORED_GROUPS:
+            options.update({f"{group}.{k}": v for k, v in _dataclass_options(STORED_GROUPS[group, option]).items()})
+        elif root is not None and option not in (None, "null") and (root / group / f"{option}.yaml").is_file():
+            options.update(_yaml_comments(root / group / f"{option}.yaml", group))
     options = {key: (value, text) for key, (value, text) in options.items() if value and not value.startswith("_")}
     groups = {}
-    for group, option in choices.items():
-        available = sorted(p.stem for folder in search for p in (folder / group).glob("*.yaml"))
-        if not group.startswith("hydra") and len(available) > 1:
+    for group, option in chosen.items():
+        available = group_options(config_name, group) or []
+        if len(available) > 1:
             groups[group] = f"{', '.join(available)} (default: {option})"
     return options, groups
 
@@ -270,7 +268,8 @@ def command(
     def decorate(run: Callable[[DictConfig], None]) -> Callable[[], None]:
         verbose = False
 
-        @hydra.main(version_base="1.3", config_path=str(config_dir(config_name)), config_name=config_name)
+        folder = config_dir(config_name)
+        @hydra.main(version_base="1.3", config_path=str(folder) if folder else None, config_name=config_name)
         @exit_on_user_error
         def hydra_main(cfg: DictConfig) -> None:
             quiet_libraries(verbose)  # after Hydra has set up logging
@@ -286,7 +285,7 @@ def command(
             if {"--help", "-h"} & set(argv):
                 return print_help(config_name, " ".join((run.__doc__ or "").split()), examples)
             check_dashes([a for i, a in enumerate(argv) if i == 0 or argv[i - 1] not in FLAGS_WITH_VALUES])
-            check_group_choices(argv, config_dir(config_name))
+            check_group_choices(config_name, argv)
             preflight(config_name, argv)  # before complete(), which may load torch: mistakes answer at once
             if complete and (completed := complete(argv)) != argv:
                 preflight(config_name, completed)

@@ -7,7 +7,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from fst.commands.cli import command
-from fst.config import build, options_of, plain
+from fst.config import options_of, plain
 from fst.options import StylizeOptions
 
 EXAMPLES = [
@@ -23,8 +23,9 @@ def stylize_config(cfg: DictConfig) -> list[Path]:
     """:func:`fst.inference.files.stylize` with the arguments a composed fst-stylize config gives."""
     # The library (torch and all) loads only once the options are checked: --help and mistakes answer at once.
     from fst.inference.files import stylize
+    from fst.inference.temporal import TemporalBlend
 
-    blend = build(cfg.temporal) if cfg.get("temporal") else None  # temporal=none leaves the group empty
+    blend = TemporalBlend(**plain(cfg.temporal)) if cfg.get("temporal") else None  # temporal=none: empty
     return stylize(cfg.ckpt, cfg.input, cfg.output, style=plain(cfg.style), size=cfg.size, batch_size=cfg.batch_size,
                    overwrite=cfg.overwrite, blend=blend, options=options_of(cfg, StylizeOptions))
 

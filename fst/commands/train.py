@@ -5,7 +5,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from fst.commands.cli import check_dashes, check_group_choices, command, preflight
-from fst.config import compose, config_dir
+from fst.config import compose
 from fst.hardware import cpu_has_fast_bf16
 from fst.messages import say
 from fst.schemas import check_ranges
@@ -39,7 +39,7 @@ def fastest_trainer(argv: list[str]) -> list[str]:
 def train_with(overrides: list[str]) -> Path:
     """Training from Python (``fst.train``): the config that fst-train composes for these options, checked alike."""
     check_dashes(overrides)
-    check_group_choices(overrides, config_dir("train"))
+    check_group_choices("train", overrides)
     preflight("train", overrides)
     overrides = fastest_trainer(overrides)
     cfg = compose("train", overrides, run_dir=True)

@@ -1,7 +1,9 @@
-"""The README runs as written: every fst command in its shell blocks runs from a fresh folder, on tiny data.
+"""The README and the docs run as written: every fst command in their shell blocks, and every Python example, runs
+from a fresh folder, on tiny data.
 
-Each command is run as the README writes it, with overrides appended that only make it small (few steps, small
+Each command is run as the page writes it, with overrides appended that only make it small (few steps, small
 images, a random VGG) and the placeholders (photo.jpg, /path/to/painting.jpg, runs/...) standing for real files.
+Python examples run as written too, with fst.train's runs made small the same way.
 """
 
 from __future__ import annotations
@@ -47,9 +49,14 @@ def small(words: list[str]) -> list[str]:
     return list(extra)
 
 
+# The pages whose examples are run: the README and the docs, less the training log (a record of past runs).
+PAGES = [REPO / "README.md", *sorted(p for p in (REPO / "docs").glob("*.md") if p.name != "training-log.md")]
+
+
 def readme_commands() -> list[str]:
-    """The fst commands of the README's bash blocks, one string each (continuations joined, comments dropped)."""
-    text = (REPO / "README.md").read_text()
+    """The fst commands of the pages' bash blocks, one string each (continuations joined, comments dropped), each
+    once."""
+    text = "\n".join(page.read_text() for page in PAGES)
     commands = []
     for block in re.findall(r"```bash\n(.*?)```", text, re.S):
         for line in block.replace("\\\n", " ").splitlines():
@@ -58,9 +65,15 @@ def readme_commands() -> list[str]:
                 while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):  # FOO=bar before a command: the test's env
                     words = words[1:]
                 fst = words[:1] and (words[0].startswith("fst-") or (words[0] == "python" and words[1].startswith("scripts/")))
-                if fst and command_name(words) in SMALL:  # the fst commands (download_coco needs the internet)
+                if fst and command_name(words) in SMALL and shlex.join(words) not in commands:  # fst's commands
                     commands.append(shlex.join(words))
     return commands
+
+
+def python_examples() -> list[tuple[str, str]]:
+    """(where, code) of each Python block of the pages."""
+    return [(f"{page.relative_to(REPO).as_posix()}:{index}", code) for page in PAGES
+            for index, code in enumerate(re.findall(r"```python\n(.*?)```", page.read_text(), re.S))]
 
 
 def command_name(words: list[str]) -> str:
@@ -90,7 +103,7 @@ def sandbox(tmp_path_factory) -> Path:
     frames[0].save(root / "cat.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
     write_video(root / "clip.mp4")
     (root / "checkpoints").symlink_to(REPO / "checkpoints")
-    for args in (["style=candy", "run_name=v1"], ["style=starry_night", "run_name=demo"],
+    for args in (["style=candy", "run_name=v1"], ["experiment=demo", "run_name=demo"],
                  ["model=conditional_transformer_net", "styles=[candy,udnie,mosaic]", "model_name=trio", "run_name=run"]):
         words = ["python", "scripts/train.py", *args]
         result = run(root, [*words, *small(words)])
@@ -110,12 +123,18 @@ def write_video(path: Path) -> None:
         container.mux(stream.encode(None))
 
 
-def run(root: Path, words: list[str]) -> subprocess.CompletedProcess:
-    executable = [sys.executable, str(REPO / words[1])] if words[0] == "python" else [str(Path(sys.executable).parent / words[0])]
+def run(root: Path, words: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """A command (python scripts/<name>.py, fst-<name>, or python -c <code>) in the sandbox's environment."""
+    if words[:2] == ["python", "-c"]:
+        executable, start = [sys.executable], 1
+    elif words[0] == "python":
+        executable, start = [sys.executable, str(REPO / words[1])], 2
+    else:
+        executable, start = [str(Path(sys.executable).parent / words[0])], 1
     env = {**os.environ, "FST_DATA_DIR": str(root / "data"), "FST_VGG_WEIGHTS": "random", "FST_VGG19_WEIGHTS": "random",
            "FST_LOG_DIR": str(root / "runs"), "FST_CACHE_DIR": str(root / "cache"), "PYTHONWARNINGS": "ignore"}
-    start = 2 if words[0] == "python" else 1
-    return subprocess.run([*executable, *words[start:]], cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run([*executable, *words[start:]], cwd=cwd or root, env=env, capture_output=True, text=True,
+                          timeout=600)
 
 
 def concrete(command: str, root: Path) -> list[str]:
@@ -128,9 +147,15 @@ def concrete(command: str, root: Path) -> list[str]:
 COMMANDS = readme_commands()
 
 
-def test_the_readme_has_commands_for_every_fst_command():
+EXAMPLES = python_examples()
+
+
+def test_the_pages_have_commands_for_every_fst_command_and_python_examples():
     names = {command_name(shlex.split(c)) for c in COMMANDS}
     assert names >= {"train", "stylize", "export", "evaluate", "optimize", "models"} and len(COMMANDS) > 30
+    readme = (REPO / "README.md").read_text()
+    assert "python scripts/train.py experiment=demo" in readme and 'pip install -e ".[dev]" && ruff check . && pytest' in readme
+    assert {where.split(":")[0] for where, _ in EXAMPLES} >= {"README.md", "docs/python-api.md", "docs/export.md"}
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -149,3 +174,30 @@ def test_readme_command_runs(command, sandbox):
     result = run(sandbox, [*words, *extra])
     assert result.returncode == 0, f"{shlex.join(words)}\n{result.stdout[-1500:]}\n{result.stderr[-2500:]}"
     shutil.rmtree(sandbox / "exported", ignore_errors=True)
+
+
+# Files a Python example reads that a command makes first.
+PREPARE = {"exported/starry_night.onnx": ["python", "scripts/export.py", "ckpt=starry_night", "format=onnx"]}
+# fst.train as the examples call it, with SMALL's options appended.
+PRELUDE = """
+import fst, fst.api
+def _small_train(overrides=(), _train=fst.api.train):
+    return _train([*overrides, *{small!r}])
+fst.train = _small_train
+"""
+
+
+@pytest.mark.parametrize("where,code", EXAMPLES, ids=[where for where, _ in EXAMPLES])
+def test_python_example_runs(where, code, sandbox):
+    """Each example in a folder of its own, beside the sandbox's files (photo.jpg, holiday/, clip.mp4, runs/, ...)."""
+    folder = sandbox / "python" / where.replace("/", "_").replace(":", "_")
+    folder.mkdir(parents=True)
+    for entry in sandbox.iterdir():
+        if entry.name not in ("python", "stylized", "exported", "eval"):
+            (folder / entry.name).symlink_to(entry)
+    for needed, words in PREPARE.items():
+        if needed in code:
+            result = run(sandbox, words, cwd=folder)
+            assert result.returncode == 0, result.stderr[-2000:]
+    result = run(sandbox, ["python", "-c", PRELUDE.format(small=SMALL["train"]) + code], cwd=folder)
+    assert result.returncode == 0, f"{where}\n{code}\n{result.stdout[-1500:]}\n{result.stderr[-2500:]}"

@@ -27,9 +27,13 @@ def config_dir(config_name: str) -> Path | None:
 
 
 @contextlib.contextmanager
-def hydra_context(config_name: str) -> Iterator[None]:
-    """Hydra initialised for a command's configs (compose, and its config loader's group listings)."""
+def hydra_context(config_name: str, reuse: bool = False) -> Iterator[None]:
+    """Hydra initialised for a command's configs (compose, and its config loader's group listings). ``reuse``:
+    inside a running command (or another context) use the Hydra that is initialised already."""
     register_configs()
+    if reuse and GlobalHydra.instance().is_initialized():
+        yield
+        return
     folder = config_dir(config_name)
     if folder is None:
         with hydra.initialize(config_path=None, version_base="1.3"):
@@ -42,11 +46,17 @@ def hydra_context(config_name: str) -> Iterator[None]:
 def group_options(config_name: str, group: str) -> list[str] | None:
     """The options of a command's config group (Hydra's listing, files and ConfigStore alike); None when the
     command has no such group."""
-    with hydra_context(config_name):
+    with hydra_context(config_name, reuse=True):
         loader = GlobalHydra.instance().config_loader()
         if not loader.repository.group_exists(group):
             return None
         return sorted(loader.get_group_options(group))
+
+
+def compose_option(group: str, option: str) -> DictConfig:
+    """One option of a training config group as Hydra composes it (``style=candy``: the style's settings)."""
+    with hydra_context("train", reuse=True):
+        return hydra.compose(config_name=f"{group}/{option}")
 
 
 def register_configs() -> None:

@@ -152,10 +152,6 @@ class LossSchema(Schema):
     tv_weight: float = MISSING
     temporal_weight: float = MISSING
 
-    def check(self) -> None:
-        for name in ("content_weight", "style_weight", "tv_weight", "temporal_weight"):
-            _require(getattr(self, name) >= 0, f"loss.{name} must be >= 0, got {getattr(self, name)}")
-
 
 @dataclass
 class OptimizeSchema(OptimizationSchema):
@@ -176,7 +172,7 @@ class OptimizeSchema(OptimizationSchema):
 
 @dataclass
 class DataSchema(Schema):
-    """conf/data/default.yaml: fst.data.datamodule.ContentDataModule."""
+    """conf/data/default.yaml: the types of fst.data.datamodule.ContentDataModule's options (it checks their ranges)."""
 
     _target_: str = MISSING
     train_dir: str = MISSING
@@ -190,13 +186,6 @@ class DataSchema(Schema):
     color_jitter: float = MISSING
     eval_batch_size: int = MISSING
     eval_max_images: Optional[int] = MISSING
-
-    def check(self) -> None:
-        for name in ("image_size", "batch_size", "eval_batch_size"):
-            _positive(f"data.{name}", getattr(self, name))
-        _require(self.num_workers >= 0, f"data.num_workers must be >= 0, got {self.num_workers}")
-        _require(self.color_jitter >= 0, f"data.color_jitter must be >= 0, got {self.color_jitter}")
-        _positive("data.eval_max_images", self.eval_max_images, allow_none=True)
 
 
 @dataclass

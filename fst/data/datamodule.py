@@ -89,6 +89,10 @@ class ContentDataModule(pl.LightningDataModule):
                 raise FstError(f"data.{name} must be > 0, got {value}")
         if num_workers < 0:
             raise FstError(f"data.num_workers must be >= 0, got {num_workers}")
+        if color_jitter < 0:
+            raise FstError(f"data.color_jitter must be >= 0, got {color_jitter}")
+        if eval_max_images is not None and eval_max_images <= 0:
+            raise FstError(f"data.eval_max_images must be > 0, got {eval_max_images}")
         # Listing the folders here makes a wrong path fail before any model is built.
         self.train_paths = require_image_folder(train_dir, "data.train_dir")
         if len(self.train_paths) < batch_size:

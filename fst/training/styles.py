@@ -7,14 +7,15 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from fst.config import compose_option, group_options
 from fst.data.styles import load_style_image
 from fst.errors import FstError
 from fst.models.card import StyleSpec
-from fst.resources import CONF_DIR, DEMO_DIR
+from fst.resources import DEMO_DIR
 
 
 def known_styles() -> list[str]:
-    return sorted(p.stem for p in (CONF_DIR / "style").glob("*.yaml"))
+    return group_options("train", "style")
 
 
 def style_painting(style: DictConfig) -> torch.Tensor:
@@ -43,10 +44,9 @@ def check_demo_has(image: str | Path, option: str) -> None:
 
 def known_style_settings(name: str, cfg: DictConfig) -> dict:
     """A style's painting, size and weight from conf/style/<name>.yaml, resolved against the run's paths."""
-    path = CONF_DIR / "style" / f"{name}.yaml"
-    if not path.is_file():
+    if name not in known_styles():
         raise FstError(f"styles: unknown style '{name}'; choose from {', '.join(known_styles())}, or give {{name: ..., image: ...}}")
-    node = OmegaConf.merge({"paths": cfg.paths}, OmegaConf.load(path))
+    node = OmegaConf.merge({"paths": cfg.paths}, compose_option("style", name))
     return {"name": node.style.name, "image": node.style.image, "size": node.style.size, "style_weight": node.loss.style_weight}
 
 

@@ -139,3 +139,12 @@ def test_the_library_imports_neither_hydra_nor_omegaconf():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]" and len(modules) > 30
+
+
+def test_the_library_loads_a_shipped_model_by_name_too():
+    from fst.models import load_style_model, read_card
+
+    net, card = load_style_model("candy")
+    assert card.name == "candy" and read_card("candy") == card and sum(p.numel() for p in net.parameters()) > 0
+    with pytest.raises(fst.FstError, match="model=nosuch is neither a file nor a shipped model"):
+        load_style_model("nosuch")

@@ -99,17 +99,26 @@ def _read_export(path: Path, tensors: bool) -> tuple[dict[str, torch.Tensor] | N
         raise FstError(f"cannot read checkpoint {path}: {why_unloadable(path, exc)}") from None
 
 
+def _model_file(model: str | Path) -> Path:
+    """A model file from its path or a shipped model's name (fst.models.zoo)."""
+    from fst.models.zoo import resolve_model  # the zoo reads cards with this module
+
+    return resolve_model(model, option="model")
+
+
 def read_card(path: str | Path) -> ModelCard:
-    """The card of an export or a Lightning checkpoint, without building the network."""
-    path = Path(path).expanduser()
+    """The card of an export or a Lightning checkpoint (or of a shipped model, by name), without building the
+    network."""
+    path = _model_file(path)
     if path.suffix == ".safetensors":
         return _read_export(path, tensors=False)[1]
     return checkpoint_card(load_training_checkpoint(path), path)
 
 
 def load_style_model(path: str | Path) -> tuple[nn.Module, ModelCard]:
-    """The network of an export or a Lightning ``.ckpt`` (on CPU, fp32, in eval mode) and its card."""
-    path = Path(path).expanduser()
+    """The network of an export or a Lightning ``.ckpt`` (or of a shipped model, by name: ``"candy"``), on the CPU,
+    in fp32 and eval mode, and its card."""
+    path = _model_file(path)
     if path.suffix == ".safetensors":
         state, card = _read_export(path, tensors=True)
     else:

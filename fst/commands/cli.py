@@ -255,6 +255,7 @@ def command(
     examples: list[str],
     string_options: tuple[str, ...] = (),
     complete: Callable[[list[str]], list[str]] | None = None,
+    lightning: bool = False,
 ) -> Callable[[Callable[[DictConfig], None]], Callable[[], None]]:
     """Turn ``run(cfg)`` (its docstring: what the command does) into a command over its config
     (scripts/ and the fst-* commands).
@@ -262,7 +263,9 @@ def command(
     Mistakes end with one line on stderr and exit status 2, before any work: unknown options (with a "did you
     mean"), values of the wrong type or range, argparse-style flags, unknown config group options, and every
     FstError. ``string_options`` take comma-separated values as one string (``style=candy:0.3,udnie:0.7``);
-    ``complete`` may add overrides the command chooses for the user (e.g. the trainer preset for this machine).
+    ``complete`` may add overrides the command chooses for the user (e.g. the trainer preset for this machine);
+    ``lightning``: the command trains with Lightning, which is imported once the options are checked and before
+    its notices are quietened (Lightning sets its loggers to INFO as it is imported).
     """
 
     def decorate(run: Callable[[DictConfig], None]) -> Callable[[], None]:
@@ -272,8 +275,10 @@ def command(
         @hydra.main(version_base="1.3", config_path=str(folder) if folder else None, config_name=config_name)
         @exit_on_user_error
         def hydra_main(cfg: DictConfig) -> None:
-            quiet_libraries(verbose)  # after Hydra has set up logging
             check_ranges(cfg)
+            if lightning:
+                import pytorch_lightning  # noqa: F401
+            quiet_libraries(verbose)  # after Hydra has set up logging
             run(cfg)
 
         @exit_on_user_error

@@ -49,7 +49,7 @@ def train_with(overrides: list[str]) -> Path:
     return train(cfg)
 
 
-@command("train", EXAMPLES, complete=fastest_trainer)
+@command("train", EXAMPLES, complete=fastest_trainer, lightning=True)
 def main(cfg: DictConfig) -> None:
     """Train a feed-forward style network for a painting (or several in one network) against a VGG perceptual loss."""
     # The library (torch and all) loads only once the options are checked: --help and mistakes answer at once.

@@ -15,10 +15,11 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
+from fst.api import Model
 from fst.app.gallery import StyleModel
 from fst.data.images import IMAGE_EXTENSIONS
 from fst.errors import FstError, one_line_reason
-from fst.inference.files import build_stylizer, kind, stylize
+from fst.inference.files import kind
 from fst.inference.temporal import TemporalBlend
 from fst.inference.video import VIDEO_EXTENSIONS, frame_size, stylized_frames
 from fst.models.mixing import chosen_style
@@ -100,8 +101,7 @@ class Handlers:
             key = (model, mix, strength, preserve_color)
             if session is None or session["key"] != key:  # a network per stream, built when its options change
                 painter, painted = self.webcam_painter(model, mix)
-                options = self.options.stylizer_options(strength=float(strength), preserve_color=bool(preserve_color))
-                stylizer, _ = build_stylizer(self.model(painter).path, _mix(painted), options)
+                stylizer = self._api_model(painter).stylizer(_mix(painted), **self._options(strength, preserve_color))
                 session = {"key": key, "stylizer": stylizer, "painter": painter, "times": deque(maxlen=20)}
             height, width = frame_size(*frame.shape[:2], self.options.webcam_size)
             output = next(stylized_frames(iter([frame[..., :3]]), session["stylizer"], 1, (height, width), None))
@@ -126,10 +126,19 @@ class Handlers:
 
     def _stylize(self, model: str, mix: str | None, strength: float, preserve_color: bool, size: str | int | None,
                  source: Path, destination: Path, blend: TemporalBlend | None = None) -> None:
-        """fst-stylize's work with the page's options, on the app's stylizer options."""
-        options = self.options.stylizer_options(strength=float(strength), preserve_color=bool(preserve_color))
-        stylize(self.model(model).path, source, destination, style=_mix(mix), size=output_size(size),
-                batch_size=self.options.batch_size, blend=blend, options=options)
+        """fst-stylize's work (through the Python API) with the page's options, on the app's stylizer options."""
+        self._api_model(model).stylize_file(source, destination, style=_mix(mix), size=output_size(size),
+                                            batch_size=self.options.batch_size, temporal=blend,
+                                            **self._options(strength, preserve_color))
+
+    def _options(self, strength: float, preserve_color: bool) -> dict:
+        changed = self.options.stylizer_options(strength=float(strength), preserve_color=bool(preserve_color))
+        return dataclasses.asdict(changed)
+
+    def _api_model(self, name: str) -> Model:
+        """A gallery model as an API model of its own for this request (requests share no state)."""
+        entry = self.model(name)
+        return Model(entry.path, entry.card)
 
     def model(self, name: str) -> StyleModel:
         if name not in self.gallery:

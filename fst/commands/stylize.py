@@ -1,6 +1,7 @@
 """``fst-stylize`` / ``python scripts/stylize.py ckpt=starry_night input=photo.jpg``: stylize images, folders,
 videos and GIFs (conf/inference/stylize.yaml)."""
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -20,14 +21,18 @@ EXAMPLES = [
 
 
 def stylize_config(cfg: DictConfig) -> list[Path]:
-    """:func:`fst.inference.files.stylize` with the arguments a composed fst-stylize config gives."""
+    """The Python API's :meth:`fst.Model.stylize_file` with the arguments a composed fst-stylize config gives."""
     # The library (torch and all) loads only once the options are checked: --help and mistakes answer at once.
-    from fst.inference.files import stylize
+    from fst.api import Model
     from fst.inference.temporal import TemporalBlend
+    from fst.models.serialization import read_card
+    from fst.models.zoo import resolve_model
 
+    model = resolve_model(cfg.ckpt)
     blend = TemporalBlend(**plain(cfg.temporal)) if cfg.get("temporal") else None  # temporal=none: empty
-    return stylize(cfg.ckpt, cfg.input, cfg.output, style=plain(cfg.style), size=cfg.size, batch_size=cfg.batch_size,
-                   overwrite=cfg.overwrite, blend=blend, options=options_of(cfg, StylizeOptions))
+    return Model(model, read_card(model)).stylize_file(
+        cfg.input, cfg.output, style=plain(cfg.style), size=cfg.size, batch_size=cfg.batch_size,
+        overwrite=cfg.overwrite, temporal=blend, **dataclasses.asdict(options_of(cfg, StylizeOptions)))
 
 
 @command("stylize", EXAMPLES, string_options=("style",))

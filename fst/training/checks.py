@@ -88,7 +88,7 @@ def check_trainer(cfg: DictConfig) -> None:
     """The trainer's values that Lightning takes and then divides by, or that would train nothing."""
     interval = cfg.get("val_check_interval")
     if interval is not None and not (_is_number(interval) and interval > 0):
-        raise FstError(f"trainer.val_check_interval must be > 0 (steps, or a fraction of an epoch), got {interval}")
+        raise FstError(f"trainer.val_check_interval must be > 0 (training steps between validations), got {interval}")
     batches = cfg.get("accumulate_grad_batches")
     if batches is not None and not (isinstance(batches, int) and batches >= 1):
         raise FstError(f"trainer.accumulate_grad_batches must be >= 1, got {batches}")

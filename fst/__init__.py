@@ -18,15 +18,14 @@ __version__ = "0.2.0"
 
 _API = {
     "list_models": "fst.api", "load": "fst.api", "Model": "fst.api", "train": "fst.api",
-    "FstError": "fst.errors", "StylizeOptions": "fst.options", "TemporalBlend": "fst.inference.temporal",
+    "FstError": "fst.errors", "StylizeOptions": "fst.options", "TemporalOptions": "fst.options",
 }
-__all__ = ["FstError", "Model", "StylizeOptions", "TemporalBlend", "list_models", "load", "train"]
+__all__ = ["FstError", "Model", "StylizeOptions", "TemporalOptions", "list_models", "load", "train"]
 
 if TYPE_CHECKING:
     from fst.api import Model, list_models, load, train
     from fst.errors import FstError
-    from fst.inference.temporal import TemporalBlend
-    from fst.options import StylizeOptions
+    from fst.options import StylizeOptions, TemporalOptions
 
 
 def __getattr__(name: str):

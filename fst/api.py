@@ -29,7 +29,7 @@ from fst.models.card import ModelCard
 from fst.models.mixing import chosen_style
 from fst.models.serialization import load_style_model, read_card
 from fst.models.zoo import resolve_model, shipped_models
-from fst.options import StylizeOptions
+from fst.options import StylizeOptions, TemporalOptions
 
 Picture = Image.Image | np.ndarray | torch.Tensor
 
@@ -122,13 +122,16 @@ class Model:
 
     def stylize_file(self, input: str | Path, output: str | Path | None = None, style: str | Mapping[str, float] | None = None,
                      size: int | None = None, batch_size: int = 4, overwrite: bool = False,
-                     temporal: TemporalBlend | None = None, **options) -> list[Path]:
+                     temporal: bool | TemporalOptions | TemporalBlend = False, **options) -> list[Path]:
         """fst-stylize: an image, a folder (its layout kept), a video (its audio kept) or a GIF into files; returns
         the files written. ``output`` defaults to ``stylized/<style>/``; ``temporal`` steadies videos along the
-        optical flow (``fst.TemporalBlend(strength=0.3, flow="dis", scene_cut=0.3, scale=0.5)``, fst-stylize's
-        ``temporal=flow``)."""
+        optical flow, as fst-stylize's ``temporal=flow``: ``True`` with its default options, or
+        ``fst.TemporalOptions(strength=0.5, ...)``."""
+        if temporal is True:
+            temporal = TemporalOptions()
+        blend = TemporalBlend(**dataclasses.asdict(temporal)) if isinstance(temporal, TemporalOptions) else temporal or None
         return stylize_files(self.path, input, output, style=style, size=size, batch_size=batch_size,
-                             overwrite=overwrite, blend=temporal, options=_options(options))
+                             overwrite=overwrite, blend=blend, options=_options(options))
 
 
 def _resized(batch: torch.Tensor, long_side: int | None) -> torch.Tensor:

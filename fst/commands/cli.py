@@ -219,14 +219,21 @@ def documented_options(config_name: str) -> tuple[dict[str, tuple[str, str]], di
     root = config_dir(config_name)
     if root is not None:
         options.update(_yaml_comments(root / f"{config_name}.yaml", ""))
-    for group, option in chosen.items():
+    for key, option in chosen.items():
+        group, _, package = key.partition("@")  # optimization@_global_: the group's keys at the top level
+        prefix = "" if package == "_global_" else package or group
         if (group, option) in STORED_GROUPS:
-            options.update({f"{group}.{k}": v for k, v in _dataclass_options(STORED_GROUPS[group, option]).items()})
+            rows = _dataclass_options(STORED_GROUPS[group, option]).items()
+            options.update({f"{prefix}.{k}" if prefix else k: v for k, v in rows})
         elif root is not None and option not in (None, "null") and (root / group / f"{option}.yaml").is_file():
-            options.update(_yaml_comments(root / group / f"{option}.yaml", group))
+            path = root / group / f"{option}.yaml"
+            for base in re.findall(r"^\s*-\s*/(\S+)\s*$", path.read_text(), re.M):  # e.g. a style's /style_base
+                options.update(_yaml_comments(root / f"{base}.yaml", prefix))
+            options.update(_yaml_comments(path, prefix))
     options = {key: (value, text) for key, (value, text) in options.items() if value and not value.startswith("_")}
     groups = {}
-    for group, option in chosen.items():
+    for key, option in chosen.items():
+        group = key.partition("@")[0]
         available = group_options(config_name, group) or []
         if len(available) > 1:
             groups[group] = f"{', '.join(available)} (default: {option})"

@@ -20,7 +20,7 @@ from fst.options import StylizeOptions, default_calibration
 log = logging.getLogger(__name__)
 
 # stroke_size=auto paints images at this long side at most: the strokes of the shipped styles then look like the
-# painting's on a large print, while smaller images are painted at their own size (see README, "Stroke size").
+# painting's on a large print, while smaller images are painted at their own size (see docs/stylize.md, "Stroke size").
 AUTO_LONG_SIDE = 1536
 
 

@@ -148,3 +148,14 @@ def test_the_library_loads_a_shipped_model_by_name_too():
     assert card.name == "candy" and read_card("candy") == card and sum(p.numel() for p in net.parameters()) > 0
     with pytest.raises(fst.FstError, match="model=nosuch is neither a file nor a shipped model"):
         load_style_model("nosuch")
+
+
+def test_stylize_file_steadies_a_gif_with_the_temporal_options(candy, tmp_path):
+    frames = [random_image((40, 32), seed=i) for i in range(3)]
+    frames[0].save(tmp_path / "clip.gif", save_all=True, append_images=frames[1:], duration=100)
+    for temporal, name in [(True, "default.gif"), (fst.TemporalOptions(strength=0.6), "steadier.gif"), (False, "plain.gif")]:
+        written = candy.stylize_file(tmp_path / "clip.gif", tmp_path / name, temporal=temporal, device="cpu")
+        with Image.open(written[0]) as gif:
+            assert gif.n_frames == 3 and gif.size == (40, 32)
+    with pytest.raises(fst.FstError, match=r"temporal.strength must be in \[0, 1\), got 1.5"):
+        candy.stylize_file(tmp_path / "clip.gif", tmp_path / "bad.gif", temporal=fst.TemporalOptions(strength=1.5))

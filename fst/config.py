@@ -16,7 +16,7 @@ from omegaconf import Container, DictConfig, OmegaConf, open_dict
 
 from fst.errors import FstError
 from fst.hardware import cpu_training_precision
-from fst.resources import CONF_DIR
+from fst.resources import CONF_DIR, DEMO_DIR
 from fst.schemas import STORED, register_schemas
 
 
@@ -61,9 +61,11 @@ def compose_option(group: str, option: str) -> DictConfig:
 
 def register_configs() -> None:
     """What the configs need besides their files: the structured configs (fst/schemas.py) and the OmegaConf
-    resolver ``${cpu_precision:}`` (conf/trainer/cpu.yaml)."""
+    resolvers ``${cpu_precision:}`` (conf/trainer/cpu.yaml) and ``${fst_demo_dir:}`` (the demo set that ships with
+    fst, conf/paths/default.yaml)."""
     register_schemas()
     OmegaConf.register_new_resolver("cpu_precision", cpu_training_precision, replace=True)
+    OmegaConf.register_new_resolver("fst_demo_dir", lambda: str(DEMO_DIR), replace=True)
 
 
 def compose(config_name: str, overrides: list[str], run_dir: bool = False) -> DictConfig:

@@ -35,6 +35,7 @@ def installed(tmp_path_factory) -> Path:
         shutil.copy(REPO / name, source / name)
     for folder in ("fst", "conf", "checkpoints"):
         shutil.copytree(REPO / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__", "eval"))
+    shutil.copytree(REPO / "demo", source / "demo")  # its content/eval/ photos ship too
     run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", root / "dist", source, cwd=root)
     (wheel,) = (root / "dist").glob("fst-*.whl")
     venv = root / "venv"

@@ -151,7 +151,8 @@ def test_the_adapted_model_stylizes_by_name(tmp_path):
     from conftest import random_image, run_script
 
     random_image((40, 30), seed=5).save(tmp_path / "photo.jpg")
-    result = run_script("stylize.py", "ckpt=adapted/the_scream", f"input={tmp_path / 'photo.jpg'}",
-                        f"output={tmp_path / 'out.jpg'}", "device=cpu")
+    result = run_script("stylize.py", "ckpt=adapted/the_scream", f"input={tmp_path / 'photo.jpg'}", "device=cpu",
+                        cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert (tmp_path / "out.jpg").is_file()
+    # its own default folder, apart from the shipped the_scream's stylized/the_scream/
+    assert (tmp_path / "stylized" / "adapted" / "the_scream" / "photo.jpg").is_file()

@@ -23,6 +23,7 @@ from fst.models.mixing import chosen_style
 from fst.models.serialization import load_style_model, read_card
 from fst.models.zoo import resolve_model
 from fst.options import StylizeOptions
+from fst.resources import CHECKPOINTS_DIR
 
 log = logging.getLogger(__name__)
 SUPPORTED = ", ".join((*IMAGE_EXTENSIONS, *VIDEO_EXTENSIONS, ".gif"))
@@ -148,7 +149,10 @@ def stylize(
     path = resolve_model(model)
     card = read_card(path)
     _, painted = chosen_style(card, style)
-    out = Path(output).expanduser() if output else Path("stylized") / painted
+    # A shipped model in a folder of its own (adapted/the_scream) keeps it: its outputs stay apart from the_scream's.
+    shipped = path.resolve().is_relative_to(CHECKPOINTS_DIR)
+    shelf = path.resolve().parent.relative_to(CHECKPOINTS_DIR) if shipped else Path()
+    out = Path(output).expanduser() if output else Path("stylized") / shelf / painted
     pairs = plan_outputs(str(input), out, given=output is not None)
     for source, destination in pairs:
         if destination.resolve() == source.resolve():

@@ -25,7 +25,6 @@ from fst.models.card import StyleSpec
 from fst.models.conditional_net import add_styles
 from fst.models.serialization import load_style_model
 from fst.models.zoo import resolve_model
-from fst.resources import DEMO_DIR
 from fst.training.callbacks import ExportStyleModel
 from fst.training.checkpoint_io import AtomicCheckpointIO
 from fst.training.checks import (
@@ -171,8 +170,6 @@ def train(cfg: DictConfig) -> Path | None:
 
 
 def _train(cfg: DictConfig) -> Path | None:
-    if cfg.paths.data_dir is None:  # no FST_DATA_DIR: the photos and painting that ship with fst (a fresh clone trains)
-        cfg.paths.data_dir = str(DEMO_DIR)
     check_seed(cfg.seed)
     check_trainer(cfg.trainer)
     if cfg.seed is not None:

@@ -242,7 +242,8 @@ class TrainSchema(Schema):
         _require(self.distill_weight >= 0, f"distill_weight must be >= 0, got {self.distill_weight}")
         _require(self.num_samples >= 0, f"num_samples must be >= 0, got {self.num_samples}")
         max_steps = self.trainer.get("max_steps") if isinstance(self.trainer, dict) else None
-        _require(max_steps is None or max_steps > 0, f"trainer.max_steps must be > 0, got {max_steps}")
+        whole = isinstance(max_steps, int) and not isinstance(max_steps, bool)
+        _require(max_steps is None or (whole and max_steps > 0), f"trainer.max_steps must be a whole number > 0, got {max_steps}")
 
 
 @dataclass

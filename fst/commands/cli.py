@@ -15,10 +15,16 @@ from pathlib import Path
 import hydra
 from hydra.errors import ConfigCompositionException
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException, ValidationError
+from omegaconf.errors import (
+    ConfigAttributeError,
+    ConfigKeyError,
+    MissingMandatoryValue,
+    OmegaConfBaseException,
+    ValidationError,
+)
 
 from fst.config import compose, config_dir, group_options, hydra_context, register_configs
-from fst.errors import FstError
+from fst.errors import FstError, one_line_reason
 from fst.options import describe
 from fst.schemas import STORED_GROUPS, check_ranges, schema_of
 
@@ -150,10 +156,10 @@ def _group_choice_with(config_name: str, key: str) -> str | None:
 
 
 def _composition_error(config_name: str, exc: ConfigCompositionException) -> str:
-    message = str(exc).strip().splitlines()[0]
-    unknown = re.match(r"Could not override '([^']+)'", message) or re.match(r"Key '([^']+)' is not in struct", message)
-    if unknown:
-        key = unknown.group(1)
+    """One line for what Hydra refused, from the OmegaConf error behind it (its key, value and the option's type)."""
+    cause = exc.__cause__
+    if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and cause.full_key:
+        key = cause.full_key
         owner = _group_choice_with(config_name, key)
         if owner:  # e.g. temporal.flow=... while temporal=none is chosen
             return f"'{key}' is an option of {owner}; add {owner}"
@@ -161,15 +167,12 @@ def _composition_error(config_name: str, exc: ConfigCompositionException) -> str
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]}=...?" if close else f"fst-{config_name} --help lists the options"
         return f"unknown option '{key}'; {hint}"
-    cause = exc.__cause__
     if isinstance(cause, ValidationError):
-        kind = re.search(r"to (Integer|Float|Boolean)|valid (bool)", str(cause))
-        expected = {"Integer": "a whole number", "Float": "a number", "Boolean": "true or false", "bool": "true or false"}
-        what = expected[next(g for g in kind.groups() if g)] if kind else "another value"
+        node = _node(compose(config_name, []), cause.full_key)
+        kind = node._metadata.ref_type if node is not None else None
+        what = {int: "a whole number", float: "a number", bool: "true or false"}.get(kind, "another value")
         return f"{cause.full_key}={cause.value}: expected {what}"
-    if isinstance(cause, OmegaConfBaseException):
-        return str(cause).strip().splitlines()[0]
-    return message
+    return one_line_reason(cause if isinstance(cause, OmegaConfBaseException) else exc)
 
 
 def _yaml_comments(path: Path, package: str) -> dict[str, tuple[str, str]]:

@@ -31,15 +31,25 @@ def describe(cls: type) -> list[tuple[str, Any, str]]:
 
 
 @dataclass
-class StylizeOptions:
+class CalibrationOptions:
+    """The photos that set an INT8 model's activation ranges (stylize's and export's ``precision=int8``)."""
+
+    calibration: str | None = option(None, "precision=int8: photos that set the INT8 ranges (up to 32 are read); "
+                                           "null: $FST_DATA_DIR/content/eval, else the demo photos shipped with fst")
+    calibration_size: int = option(256, "precision=int8: the side of the square centre crops calibrated on, in pixels")
+
+    def check(self) -> None:
+        if not (isinstance(self.calibration_size, int) and self.calibration_size > 0):
+            raise FstError(f"calibration_size must be > 0, got {self.calibration_size}")
+
+
+@dataclass
+class StylizeOptions(CalibrationOptions):
     device: str = option("auto", "auto (cuda > mps > cpu) | cpu | cuda | cuda:N | mps")
     precision: str = option("auto", "auto (bf16 on GPUs with bf16, else fp16; on CPU bf16 where native, else fp32) "
                                     "| fp32 | bf16 | fp16 | int8 (CPU)")
     backend: str = option("auto", "torch | onnxruntime (CPU; fp32 or int8) | auto: onnxruntime for precision=int8, "
                                   "else torch")
-    calibration: str | None = option(None, "precision=int8: photos that set the INT8 ranges (up to 32 are read); "
-                                           "null: $FST_DATA_DIR/content/eval, else the demo photos shipped with fst")
-    calibration_size: int = option(256, "precision=int8: the side of the square centre crops calibrated on, in pixels")
     channels_last: bool | None = option(None, "NHWC memory format; null = on CUDA only")
     compile: bool = option(False, "torch.compile the network (faster after a warm-up per input size)")
     tile_size: int = option(2048, "images with a side above this are stylized in overlapping tiles (bounded memory)")
@@ -57,8 +67,7 @@ class StylizeOptions:
             raise FstError(f"precision={self.precision}: use {', '.join(PRECISION_CHOICES)}")
         if self.backend not in BACKEND_CHOICES:
             raise FstError(f"backend={self.backend}: use {', '.join(BACKEND_CHOICES)}")
-        if not (isinstance(self.calibration_size, int) and self.calibration_size > 0):
-            raise FstError(f"calibration_size must be > 0, got {self.calibration_size}")
+        super().check()
         if self.tile_size < 64:
             raise FstError(f"tile_size must be >= 64, got {self.tile_size}")
         if not 0 <= self.tile_overlap <= self.tile_size // 2:
@@ -110,7 +119,7 @@ PRECISIONS = ("fp32", "fp16", "int8")
 
 
 @dataclass
-class ExportOptions:
+class ExportOptions(CalibrationOptions):
     """What fst-export writes (``fst-export --help`` shows the help written here)."""
 
     ckpt: str = option(REQUIRED, "a shipped model's name, a .safetensors export or a training .ckpt")
@@ -121,20 +130,16 @@ class ExportOptions:
                               "as a one-style model")
     precision: str = option("fp32", "fp32 | fp16 (halves the file; run it on a GPU) | int8 (format=onnx, for ONNX "
                                     "Runtime on CPUs; calibrated on photos)")
-    calibration: str | None = option(None, "precision=int8: photos that set the INT8 ranges (up to 32 are read); "
-                                           "null: $FST_DATA_DIR/content/eval, else the demo photos shipped with fst")
-    calibration_size: int = option(256, "precision=int8: the side of the square centre crops calibrated on, in pixels")
     output: str | None = option(None, "default: exported/<style>[.fp16|.int8].onnx (or .pt) in the current folder")
     overwrite: bool = option(False, "replace an existing output")
     opset: int = option(18, "ONNX opset")
 
     def check(self) -> None:
+        super().check()
         if self.format not in SUFFIXES:
             raise FstError(f"format={self.format}: use {', '.join(SUFFIXES)}")
         if self.precision not in PRECISIONS:
             raise FstError(f"precision={self.precision}: use {', '.join(PRECISIONS)}")
-        if self.calibration_size <= 0:
-            raise FstError(f"calibration_size must be > 0, got {self.calibration_size}")
 
 
 # --- the web app ---

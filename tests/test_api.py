@@ -89,7 +89,7 @@ def test_a_multi_style_model_paints_a_style_or_a_mix(photo):
 
 
 @pytest.mark.parametrize("call,message", [
-    (lambda m, p: m.stylize(p, strenght=0.5), "unknown stylize option 'strenght'; the options are style, size, device"),
+    (lambda m, p: m.stylize(p, strenght=0.5), "unknown stylize option 'strenght'; the options are style, size, calibration, calibration_size, device"),
     (lambda m, p: m.stylize(p, strength=2), "strength must be between 0 and 1, got 2"),
     (lambda m, p: m.stylize(p, style="udnie"), "style=udnie: this model paints one style, candy"),
     (lambda m, p: m.stylize(p, size=0), "size must be > 0, got 0"),

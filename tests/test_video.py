@@ -21,10 +21,10 @@ from conftest import (
     save_toy_model,
     tiny_overrides,
 )
+from fst.commands.stylize import stylize_config
 from fst.errors import FstError
 from fst.evaluation.clips import synthetic_clip
 from fst.evaluation.video_metrics import warping_error
-from fst.inference.files import stylize
 from fst.inference.temporal import TemporalBlend, consistent, gray, optical_flow, warp
 from fst.inference.video import stylized_frames
 from fst.losses.stability import random_motion, temporal_difference
@@ -72,7 +72,7 @@ def probe(path):
 
 def run(ckpt, input, output, **options):
     overrides = [f"ckpt={ckpt}", f"input={input}", f"output={output}", *(f"{k}={v}" for k, v in options.items())]
-    return stylize(compose_config("stylize", overrides))
+    return stylize_config(compose_config("stylize", overrides))
 
 
 # --- files: what goes in comes out, with or without temporal consistency ---

@@ -96,7 +96,7 @@ def check_trainer(cfg: DictConfig) -> None:
     if clip is not None and not (_is_number(clip) and clip >= 0):
         raise FstError(f"trainer.gradient_clip_val must be >= 0 (or null: no clipping), got {clip}")
     epochs = cfg.get("max_epochs")
-    if epochs is not None and (epochs == 0 or epochs < -1):
+    if epochs is not None and not (isinstance(epochs, int) and (epochs == -1 or epochs > 0)):
         raise FstError(f"trainer.max_epochs={epochs} would train nothing: leave it at -1 (trainer.max_steps sets the length)")
 
 

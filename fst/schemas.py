@@ -243,7 +243,7 @@ class TrainSchema(Schema):
         _require(self.num_samples >= 0, f"num_samples must be >= 0, got {self.num_samples}")
         max_steps = self.trainer.get("max_steps") if isinstance(self.trainer, dict) else None
         whole = isinstance(max_steps, int) and not isinstance(max_steps, bool)
-        _require(max_steps is None or (whole and max_steps > 0), f"trainer.max_steps must be a whole number > 0, got {max_steps}")
+        _require(max_steps is None or (whole and max_steps > 0), f"trainer.max_steps must be > 0, got {max_steps}")
 
 
 @dataclass

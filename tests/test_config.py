@@ -110,9 +110,9 @@ def test_group_choices_are_checked_in_multirun_sweeps():
     from fst.commands.cli import check_group_choices
     from fst.errors import FstError
 
-    check_group_choices(["style=candy,mosaic", "trainer=cpu", "style=glob(*)"], CONF_DIR)  # all exist, or Hydra's to expand
+    check_group_choices("train", ["style=candy,mosaic", "trainer=cpu", "style=glob(*)"])  # all exist, or Hydra's to expand
     with pytest.raises(FstError, match="unknown style 'monet'; choose one of: candy"):
-        check_group_choices(["style=candy,monet"], CONF_DIR)
+        check_group_choices("train", ["style=candy,monet"])
 
 
 def test_importing_fst_changes_no_global_state():

@@ -1,5 +1,5 @@
 """``fst-app`` / ``python scripts/app.py``: a local web app to stylize photos, videos, GIFs and the webcam
-(conf/app.yaml)."""
+(its options: fst.options.AppOptions)."""
 
 import os
 import signal

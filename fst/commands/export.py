@@ -1,5 +1,5 @@
 """``fst-export`` / ``python scripts/export.py ckpt=starry_night format=onnx``: write a style model for other
-runtimes (conf/inference/export.yaml)."""
+runtimes (its options: fst.options.ExportOptions)."""
 
 from omegaconf import DictConfig
 

@@ -1,5 +1,5 @@
 """``fst-stylize`` / ``python scripts/stylize.py ckpt=starry_night input=photo.jpg``: stylize images, folders,
-videos and GIFs (conf/inference/stylize.yaml)."""
+videos and GIFs (its options: fst/schemas.py StylizeSchema and fst.options.StylizeOptions)."""
 
 import dataclasses
 import os

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
+from torchvision.transforms.v2 import functional as TF
 
 from fst.data.images import pil_to_tensor, tensor_to_pil
 from fst.errors import FstError
@@ -100,14 +101,14 @@ class Model:
         same pixels as fst-stylize writes for the same options; float arrays ((H, W, 3)) and tensors ((3, H, W) or
         (B, 3, H, W)) hold values in [0, 1].
         """
+        if isinstance(image, np.ndarray) and image.dtype == np.uint8:  # as the picture file it would be
+            return np.asarray(self.stylize(Image.fromarray(image), style, size, **options))
         if size is not None and size <= 0:
             raise FstError(f"size must be > 0, got {size}")
         stylizer = self.stylizer(style, **options)
         if isinstance(image, Image.Image):
             return tensor_to_pil(stylizer(pil_to_tensor(image, long_side=size)[None])[0])
         if isinstance(image, np.ndarray):
-            if image.dtype == np.uint8:
-                return np.asarray(self.stylize(Image.fromarray(image), style, size, **options))
             if image.ndim != 3 or image.shape[2] != 3:
                 raise FstError(f"a float array must be (height, width, 3) in [0, 1], got shape {image.shape}")
             batch = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)[None]
@@ -122,26 +123,25 @@ class Model:
 
     def stylize_file(self, input: str | Path, output: str | Path | None = None, style: str | Mapping[str, float] | None = None,
                      size: int | None = None, batch_size: int = 4, overwrite: bool = False,
-                     temporal: bool | TemporalOptions | TemporalBlend = False, **options) -> list[Path]:
+                     temporal: bool | TemporalOptions = False, **options) -> list[Path]:
         """fst-stylize: an image, a folder (its layout kept), a video (its audio kept) or a GIF into files; returns
         the files written. ``output`` defaults to ``stylized/<style>/``; ``temporal`` steadies videos along the
         optical flow, as fst-stylize's ``temporal=flow``: ``True`` with its default options, or
         ``fst.TemporalOptions(strength=0.5, ...)``."""
         if temporal is True:
             temporal = TemporalOptions()
-        blend = TemporalBlend(**dataclasses.asdict(temporal)) if isinstance(temporal, TemporalOptions) else temporal or None
+        blend = TemporalBlend(**dataclasses.asdict(temporal)) if temporal else None
         return stylize_files(self.path, input, output, style=style, size=size, batch_size=batch_size,
                              overwrite=overwrite, blend=blend, options=_options(options))
 
 
 def _resized(batch: torch.Tensor, long_side: int | None) -> torch.Tensor:
-    """A float batch resized (antialiased) so that its long side is ``long_side``."""
+    """A float batch resized (antialiased, bicubic) so that its long side is ``long_side``."""
     if long_side is None:
         return batch
     height, width = batch.shape[-2:]
-    scale = long_side / max(height, width)
-    size = [max(1, round(height * scale)), max(1, round(width * scale))]
-    return torch.nn.functional.interpolate(batch, size=size, mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
+    size = [max(1, round(side * long_side / max(height, width))) for side in (height, width)]
+    return TF.resize(batch, size, interpolation=TF.InterpolationMode.BICUBIC, antialias=True).clamp(0, 1)
 
 
 def train(overrides: Sequence[str] = ()) -> Path:

@@ -20,10 +20,9 @@ from fst.app.gallery import StyleModel
 from fst.data.images import IMAGE_EXTENSIONS
 from fst.errors import FstError, one_line_reason
 from fst.inference.files import kind
-from fst.inference.temporal import TemporalBlend
 from fst.inference.video import VIDEO_EXTENSIONS, frame_size, stylized_frames
 from fst.models.mixing import chosen_style
-from fst.options import AppOptions
+from fst.options import AppOptions, TemporalOptions
 
 log = logging.getLogger(__name__)
 
@@ -79,17 +78,17 @@ class Handlers:
         source = uploaded(video)
         with self._answers(source):
             source = self._check(source, "video or GIF", ("video", "GIF"), (*VIDEO_EXTENSIONS, ".gif"))
-            blend = None
+            steady_options = None
             if steady:
                 if self.options.temporal is None:
                     raise FstError("steady paint needs the app started with temporal=flow")
-                blend = TemporalBlend(**{**dataclasses.asdict(self.options.temporal), "strength": float(steadiness)})
+                steady_options = dataclasses.replace(self.options.temporal, strength=float(steadiness))
             gif = kind(source) == "GIF"
             # mp4 (H.264) plays in every browser; webm stays webm (VP9, and its audio, play too).
             suffix = ".gif" if gif else ".webm" if source.suffix.lower() == ".webm" else ".mp4"
             progress(0, desc=f"stylizing {source.name}")
             destination = self._destination(source, model, mix, suffix)
-            self._stylize(model, mix, strength, preserve_color, size, source, destination, blend)
+            self._stylize(model, mix, strength, preserve_color, size, source, destination, steady_options)
             return (None, str(destination)) if gif else (str(destination), None)
 
     def webcam(self, frame: np.ndarray | None, model: str, mix: str, strength: float, preserve_color: bool,
@@ -125,10 +124,10 @@ class Handlers:
         return light, ",".join(f"{name}:{weight:g}" for name, weight in painted.items())
 
     def _stylize(self, model: str, mix: str | None, strength: float, preserve_color: bool, size: str | int | None,
-                 source: Path, destination: Path, blend: TemporalBlend | None = None) -> None:
+                 source: Path, destination: Path, temporal: TemporalOptions | None = None) -> None:
         """fst-stylize's work (through the Python API) with the page's options, on the app's stylizer options."""
         self._api_model(model).stylize_file(source, destination, style=_mix(mix), size=output_size(size),
-                                            batch_size=self.options.batch_size, temporal=blend,
+                                            batch_size=self.options.batch_size, temporal=temporal or False,
                                             **self._options(strength, preserve_color))
 
     def _options(self, strength: float, preserve_color: bool) -> dict:

@@ -9,7 +9,7 @@ from omegaconf import DictConfig
 
 from fst.commands.cli import command
 from fst.config import options_of, plain
-from fst.options import StylizeOptions
+from fst.options import StylizeOptions, TemporalOptions
 
 EXAMPLES = [
     "fst-stylize ckpt=candy input=photo.jpg                  # -> stylized/candy/photo.jpg",
@@ -24,15 +24,14 @@ def stylize_config(cfg: DictConfig) -> list[Path]:
     """The Python API's :meth:`fst.Model.stylize_file` with the arguments a composed fst-stylize config gives."""
     # The library (torch and all) loads only once the options are checked: --help and mistakes answer at once.
     from fst.api import Model
-    from fst.inference.temporal import TemporalBlend
     from fst.models.serialization import read_card
     from fst.models.zoo import resolve_model
 
     model = resolve_model(cfg.ckpt)
-    blend = TemporalBlend(**plain(cfg.temporal)) if cfg.get("temporal") else None  # temporal=none: empty
+    temporal = TemporalOptions(**plain(cfg.temporal)) if cfg.get("temporal") else False  # temporal=none: empty
     return Model(model, read_card(model)).stylize_file(
         cfg.input, cfg.output, style=plain(cfg.style), size=cfg.size, batch_size=cfg.batch_size,
-        overwrite=cfg.overwrite, temporal=blend, **dataclasses.asdict(options_of(cfg, StylizeOptions)))
+        overwrite=cfg.overwrite, temporal=temporal, **dataclasses.asdict(options_of(cfg, StylizeOptions)))
 
 
 @command("stylize", EXAMPLES, string_options=("style",))

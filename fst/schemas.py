@@ -151,6 +151,9 @@ class LossSchema(Schema):
     style_weight: float = MISSING
     tv_weight: float = MISSING
     temporal_weight: float = MISSING
+    temporal_feature_weight: float = MISSING
+    temporal_luminance: bool = MISSING
+    temporal_both_frames: bool = MISSING
 
 
 @dataclass

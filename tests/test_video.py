@@ -27,7 +27,7 @@ from fst.evaluation.clips import synthetic_clip
 from fst.evaluation.video_metrics import warping_error
 from fst.inference.temporal import TemporalBlend, consistent, gray, optical_flow, warp
 from fst.inference.video import stylized_frames
-from fst.losses.stability import random_motion, temporal_difference
+from fst.losses.stability import feature_difference, luminance, luminance_change, random_motion, temporal_difference
 from fst.models import read_card
 from fst.training.run import train
 
@@ -259,6 +259,55 @@ def test_temporal_loss_is_positive_for_a_network_that_does_not_commute(net):
     moved, grid, visible = random_motion(images)
     with torch.no_grad():
         assert temporal_difference(net(moved), net(images), grid, visible).item() > 1e-4
+
+
+def test_luminance_aware_term_lets_the_output_follow_the_photos_light_and_nothing_else():
+    torch.manual_seed(0)
+    images = torch.rand(3, 3, 40, 40)
+    moved, grid, visible = random_motion(images, noise=0.05)  # the noise changes the light between the frames
+    allowed = luminance_change(moved, images, grid)
+
+    def follows_the_light(x):  # paints each pixel by its luminance: its change is exactly the photo's
+        return luminance(x).expand(-1, 3, -1, -1)
+
+    assert temporal_difference(follows_the_light(moved), follows_the_light(images), grid, visible).item() > 1e-3
+    assert temporal_difference(follows_the_light(moved), follows_the_light(images), grid, visible, allowed).item() < 1e-10
+    flicker = follows_the_light(moved) + 0.1 * torch.randn(3, 3, 40, 40)  # a change the photo does not explain
+    assert temporal_difference(flicker, follows_the_light(images), grid, visible, allowed).item() > 5e-3
+
+
+def ramp(batch=2, size=64) -> torch.Tensor:
+    """Images that are linear in x and y: bilinear resampling and area averaging move them exactly."""
+    y, x = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size), indexing="ij")
+    slopes = torch.rand(batch, 3, 2, 1, 1)
+    return slopes[:, :, 0] * x + slopes[:, :, 1] * y
+
+
+def test_feature_term_is_zero_for_features_that_follow_the_motion_and_positive_otherwise():
+    torch.manual_seed(0)
+    images = ramp()
+    moved, grid, visible = random_motion(images, noise=0.0)
+
+    def features(x):  # a quarter of the resolution, as a network's residual blocks see it
+        return torch.nn.functional.avg_pool2d(x, 4)
+
+    assert feature_difference(features(moved), features(images), grid, visible).item() < 1e-9
+    assert feature_difference(features(images), features(images), grid, visible).item() > 1e-5  # did not move
+
+
+def test_training_with_every_stability_term_logs_them_and_records_them(tiny_data, tmp_path):
+    terms = ["loss.temporal_weight=100", "loss.temporal_feature_weight=10", "loss.temporal_luminance=true",
+             "loss.temporal_both_frames=true"]
+    export = train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), *terms, "data.eval_dir=null"]))
+    loss = read_card(export).loss
+    assert (loss.temporal_weight, loss.temporal_feature_weight, loss.temporal_luminance, loss.temporal_both_frames) == (100, 10, True, True)
+    header, *rows = (tmp_path / "csv" / "metrics.csv").read_text().splitlines()
+    index = {name: header.split(",").index(f"train/{name}") for name in ("content", "style", "tv", "temporal", "temporal_features", "total")}
+    logged = [r.split(",") for r in rows if r.split(",")[index["temporal_features"]]]
+    assert len(logged) == 4 and all(float(r[index["temporal_features"]]) > 0 for r in logged)
+    for row in logged:  # both terms are part of what training minimizes
+        parts = sum(float(row[index[name]]) for name in ("content", "style", "tv", "temporal", "temporal_features"))
+        assert float(row[index["total"]]) == pytest.approx(parts, rel=1e-4)
 
 
 def test_training_with_a_temporal_weight_logs_the_term_and_records_it(tiny_data, tmp_path):

@@ -102,10 +102,11 @@ def main() -> None:
     results = [run_method(name, ckpt, clip.frames, (height, width), strength, args.overrides) for name, ckpt, strength in methods]
     device = pick_device("auto")
     evaluate_cfg = compose("evaluate", ["ckpts=x"])
-    for result, (_, ckpt, _) in zip(results, methods):
-        path = resolve_model(ckpt)
-        card = load_style_model(path)[1]
-        criterion = style_criterion(card, card.styles[0], path, evaluate_cfg, device)
+    # Every method measured against the per-frame model's loss: a retrained model may weigh its style differently.
+    path = resolve_model(args.ckpt)
+    card = load_style_model(path)[1]
+    criterion = style_criterion(card, card.styles[0], path, evaluate_cfg, device)
+    for result in results:
         result.warping_error = warping_error(clip.frames, result.frames, args.measure_flow, skip={clip.cut - 1})
         result.__dict__.update(frame_losses(criterion, clip.frames, result.frames, device))
     args.output.mkdir(parents=True, exist_ok=True)

@@ -66,7 +66,14 @@ class PerceptualLoss(nn.Module):
         content_layer: the layer whose features the output must share with the photo, e.g. ``relu2_2``.
         style_layers: layer name -> weight of its Gram-matrix loss.
         content_weight, style_weight, tv_weight: the weights of the three terms.
-        temporal_weight: the weight of the stability term (fst.losses.stability) that training adds when it is > 0.
+        temporal_weight: the weight of the stability term on the output (fst.losses.stability) that training adds
+            when it is > 0.
+        temporal_feature_weight: the weight of the same term on the network's features at its lowest resolution
+            (the last residual block's output); 0: none.
+        temporal_luminance: the output may change as much as the photo's luminance does (ReCoNet's luminance-aware
+            output term) instead of not at all.
+        temporal_both_frames: the perceptual loss counts the moved crop's stylization too (twice the VGG work), not
+            only the crop's.
         vgg_weights: ``imagenet`` (torchvision's download), a local weights file, or ``random`` (tests).
     """
 
@@ -79,11 +86,15 @@ class PerceptualLoss(nn.Module):
         style_weight: float,
         tv_weight: float,
         temporal_weight: float,
+        temporal_feature_weight: float,
+        temporal_luminance: bool,
+        temporal_both_frames: bool,
         vgg_weights: str,
     ):
         super().__init__()
         style_layers = dict(style_layers)
-        weights = {"content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight, "temporal_weight": temporal_weight}
+        weights = {"content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight,
+                   "temporal_weight": temporal_weight, "temporal_feature_weight": temporal_feature_weight}
         for name, value in weights.items():
             if value < 0:
                 raise FstError(f"loss.{name} must be >= 0, got {value}")
@@ -103,9 +114,13 @@ class PerceptualLoss(nn.Module):
             style_weight=style_weight,
             tv_weight=tv_weight,
             temporal_weight=temporal_weight,
+            temporal_feature_weight=temporal_feature_weight,
+            temporal_luminance=bool(temporal_luminance),
+            temporal_both_frames=bool(temporal_both_frames),
         )
         self.content_layer = content_layer
-        self.temporal_weight = temporal_weight
+        self.temporal_weight, self.temporal_feature_weight = temporal_weight, temporal_feature_weight
+        self.temporal_luminance, self.temporal_both_frames = bool(temporal_luminance), bool(temporal_both_frames)
         self.style_layers = style_layers
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
         self.vgg = VGGFeatures(backbone, [content_layer, *style_layers], weights=vgg_weights)

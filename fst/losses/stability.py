@@ -46,8 +46,37 @@ def move(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(images, grid.to(images.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
-def temporal_difference(stylized_moved: torch.Tensor, stylized: torch.Tensor, grid: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
-    """Mean squared difference, over visible pixels, of the moved crop's stylization and the moved stylization."""
-    moved_stylization = move(stylized.float(), grid)
-    squared = (stylized_moved.float() - moved_stylization).pow(2) * visible
-    return squared.sum() / (visible.sum() * stylized.shape[1]).clamp(min=1)
+def luminance(images: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) RGB -> (B, 1, H, W) luminance (Rec. 709 weights)."""
+    weights = torch.tensor([0.2126, 0.7152, 0.0722], device=images.device, dtype=torch.float32)
+    return (images.float() * weights[:, None, None]).sum(dim=1, keepdim=True)
+
+
+def luminance_change(moved: torch.Tensor, images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """The moved photo's luminance minus the moved luminance of the photo: what the motion does not explain."""
+    return luminance(moved) - move(luminance(images), grid)
+
+
+def temporal_difference(stylized_moved: torch.Tensor, stylized: torch.Tensor, grid: torch.Tensor, visible: torch.Tensor,
+                        allowed_change: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean squared difference, over visible pixels, of the moved crop's stylization and the moved stylization.
+
+    ``allowed_change`` ((B, 1, H, W), e.g. :func:`luminance_change`) is subtracted from every channel's change first:
+    the output may change that much (ReCoNet's luminance-aware output term)."""
+    change = stylized_moved.float() - move(stylized.float(), grid)
+    if allowed_change is not None:
+        change = change - allowed_change
+    return (change.pow(2) * visible).sum() / (visible.sum() * stylized.shape[1]).clamp(min=1)
+
+
+def feature_difference(features_moved: torch.Tensor, features: torch.Tensor, grid: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+    """:func:`temporal_difference` of a network's (B, C, h, w) feature maps, for a motion given at the image's size.
+
+    The grid holds normalized coordinates, so resizing it gives the same motion at the features' resolution (exact
+    for an affine motion); a feature counts as visible where its whole footprint is.
+    """
+    size = features.shape[-2:]
+    with torch.autocast(grid.device.type, enabled=False):
+        small_grid = F.interpolate(grid.permute(0, 3, 1, 2).float(), size=size, mode="bilinear", align_corners=False)
+        small_visible = F.interpolate(visible.float(), size=size, mode="area") > 0.999
+    return temporal_difference(features_moved, features, small_grid.permute(0, 2, 3, 1), small_visible)

@@ -44,7 +44,11 @@ class LossSpec:
     content_weight: float
     style_weight: float
     tv_weight: float
-    temporal_weight: float = 0.0  # the stability term's (fst.losses.stability); older cards have none
+    # The stability terms' (fst.losses.stability); older cards have none.
+    temporal_weight: float = 0.0
+    temporal_feature_weight: float = 0.0
+    temporal_luminance: bool = False
+    temporal_both_frames: bool = False
 
     def weight_for(self, style: StyleSpec) -> float:
         """The style weight of one of the model's styles."""

@@ -21,7 +21,7 @@ from fst.data.images import save_image
 from fst.errors import FstError
 from fst.hardware import device_name
 from fst.losses.perceptual import PerceptualLoss
-from fst.losses.stability import random_motion, temporal_difference
+from fst.losses.stability import feature_difference, luminance_change, random_motion, temporal_difference
 from fst.models.card import LossSpec, ModelCard, StyleSpec, TrainingRecord
 from fst.models.conditional_net import is_multi_style, is_per_style, keep_styles
 from fst.models.registry import architecture_of
@@ -196,13 +196,11 @@ class StyleTransferModule(pl.LightningModule):
             style_ids = torch.randint(len(self.trained), (len(images),), device=images.device)
         else:
             style_ids = torch.zeros(len(images), dtype=torch.long, device=images.device)
-        stylized = self(images, style_ids)
-        losses = self.criterion(stylized, images, style_ids, per_item=len(self.trained) > 1)
-        if self.criterion.temporal_weight > 0:  # the stylization of a moved crop should be the moved stylization
-            moved, grid, visible = random_motion(images)
-            difference = temporal_difference(self(moved, style_ids), stylized, grid, visible)
-            losses["temporal"] = self.criterion.temporal_weight * difference
-            losses["total"] = losses["total"] + losses["temporal"]
+        if self.criterion.temporal_weight > 0 or self.criterion.temporal_feature_weight > 0:
+            losses, stylized = self._video_losses(images, style_ids)
+        else:
+            stylized = self(images, style_ids)
+            losses = self.criterion(stylized, images, style_ids, per_item=len(self.trained) > 1)
         if self.teachers is not None:
             losses["distill"] = self.distill_weight * (stylized.float() - self._teach(images, style_ids)).pow(2).mean()
             losses["total"] = losses["total"] + losses["distill"]
@@ -218,6 +216,46 @@ class StyleTransferModule(pl.LightningModule):
         self.log_dict({f"train/{k}": v for k, v in losses.items()}, batch_size=len(images))
         self.log("train/total", total, prog_bar=True, batch_size=len(images))
         return total
+
+    def _video_losses(self, images: torch.Tensor, style_ids: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The perceptual loss and the stability terms (fst.losses.stability) of a batch and a moved copy of it, as
+        two consecutive video frames: the stylization of the moved crop should be the moved stylization, in its
+        output and in its features. Returns the terms and the batch's stylization."""
+        criterion = self.criterion
+        moved, grid, visible = random_motion(images)
+        features: list[torch.Tensor] = []
+        hook = self._last_residual().register_forward_hook(lambda module, args, output: features.append(output)) \
+            if criterion.temporal_feature_weight > 0 else None
+        try:  # one pass for both frames: the hook sees their features together
+            stylized, stylized_moved = self(torch.cat([images, moved]), style_ids.repeat(2)).chunk(2)
+        finally:
+            if hook is not None:
+                hook.remove()
+        per_item = len(self.trained) > 1
+        if criterion.temporal_both_frames:
+            losses = criterion(torch.cat([stylized, stylized_moved]), torch.cat([images, moved]), style_ids.repeat(2), per_item)
+            if per_item:
+                losses["style_per_item"] = losses["style_per_item"].view(2, -1).mean(dim=0)
+        else:
+            losses = criterion(stylized, images, style_ids, per_item)
+        allowed = luminance_change(moved, images, grid) if criterion.temporal_luminance else None
+        if criterion.temporal_weight > 0:
+            difference = temporal_difference(stylized_moved, stylized, grid, visible, allowed)
+            losses["temporal"] = criterion.temporal_weight * difference
+            losses["total"] = losses["total"] + losses["temporal"]
+        if criterion.temporal_feature_weight > 0:
+            features_of_images, features_of_moved = features[0].chunk(2)  # the first call: recomputation may add more
+            difference = feature_difference(features_of_moved, features_of_images, grid, visible)
+            losses["temporal_features"] = criterion.temporal_feature_weight * difference
+            losses["total"] = losses["total"] + losses["temporal_features"]
+        return losses, stylized
+
+    def _last_residual(self) -> nn.Module:
+        """The network's last residual block: its output is the features at the lowest resolution."""
+        residuals = getattr(self.net, "residuals", None)
+        if not residuals:
+            raise FstError("loss.temporal_feature_weight needs a network with residual blocks (model.num_residual_blocks >= 1)")
+        return residuals[-1]
 
     @torch.no_grad()
     def _teach(self, images: torch.Tensor, style_ids: torch.Tensor) -> torch.Tensor:

@@ -82,7 +82,9 @@ class Model:
     def stylizer(self, style: str | Mapping[str, float] | None = None, **options) -> Stylizer:
         """The engine behind :meth:`stylize`, for batches of (B, 3, H, W) tensors in [0, 1]."""
         options = _options(options)
-        weights, _ = chosen_style(self.card, style)
+        if self._net is None and self.card.arbitrary:  # it encodes the painting
+            self._net, _ = load_style_model(self.path)
+        weights, _ = chosen_style(self.card, style, net=self._net)
         key = (dataclasses.astuple(options), None if weights is None else tuple(weights.tolist()))
         if self._stylizer is None or self._stylizer[0] != key:
             if self._net is None:

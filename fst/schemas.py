@@ -189,6 +189,8 @@ class DataSchema(Schema):
     color_jitter: float = MISSING
     eval_batch_size: int = MISSING
     eval_max_images: Optional[int] = MISSING
+    painting_dir: Optional[str] = MISSING
+    painting_size: int = MISSING
 
 
 @dataclass
@@ -214,6 +216,7 @@ class TrainSchema(Schema):
     continue_from: Optional[str] = MISSING
     continue_warmup_steps: int = MISSING
     base: Optional[str] = MISSING
+    start_from: Optional[str] = MISSING
     adapt_all: bool = MISSING
     adapt_shared_lr: Optional[float] = MISSING
     teachers: Any = MISSING

@@ -112,7 +112,7 @@ def test_cards_from_a_newer_fst_or_broken_ones_are_one_line_errors(tmp_path):
         read_card(path)
     unknown = dict(card_for(net).to_dict(), architecture="unet9000")
     save_file(tensors, str(path), metadata={"format": "fst-style-model/2", "fst_card": json.dumps(unknown)})
-    with pytest.raises(FstError, match="unknown architecture 'unet9000'; this fst knows: conditional_light_net, conditional_transformer_net, light_net, transformer_net"):
+    with pytest.raises(FstError, match="unknown architecture 'unet9000'; this fst knows: arbitrary_style_net, conditional_light_net, conditional_transformer_net, light_net, transformer_net"):
         load_style_model(path)
 
 

@@ -21,7 +21,7 @@ from fst.data.images import IMAGE_EXTENSIONS
 from fst.errors import FstError, one_line_reason
 from fst.inference.files import kind
 from fst.inference.video import VIDEO_EXTENSIONS, frame_size, stylized_frames
-from fst.models.mixing import chosen_style
+from fst.models.mixing import chosen_style, style_label
 from fst.options import AppOptions, TemporalOptions
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ class Handlers:
         return source
 
     def _destination(self, source: Path, model: str, mix: str | None, suffix: str) -> Path:
-        _, painted = chosen_style(self.model(model).card, _mix(mix))
+        painted = style_label(self.model(model).card, _mix(mix))
         # stylize makes the folder; its random name keeps one user's results out of another's reach
         return self.results / secrets.token_urlsafe(16) / f"{source.stem}_{painted}{suffix}"
 

@@ -74,13 +74,15 @@ def export(options: ExportOptions) -> Path:
         raise FstError("format=safetensors writes one style of a multi-style model: pick it with style=<name> or a mix")
     if options.precision == "int8" and options.format != "onnx":
         raise FstError(f"precision=int8 is for format=onnx (ONNX Runtime runs it); format={options.format} takes fp32 or fp16")
-    weights, name = chosen_style(card, options.style, required=False)
+    net, card = load_style_model(model) if card.arbitrary else (None, card)  # it encodes the painting
+    weights, name = chosen_style(card, options.style, required=False, net=net)
     suffix = ("" if options.precision == "fp32" else f".{options.precision}") + SUFFIXES[options.format]
     path = Path(options.output).expanduser() if options.output else Path("exported") / f"{name}{suffix}"
     if path.exists() and not options.overwrite:
         raise FstError(f"output exists: {path}; pass overwrite=true or another output")
     check_writable(path, "output")
-    net, card = load_style_model(model)
+    if net is None:
+        net, card = load_style_model(model)
     if weights is not None:
         net, card = extract_style(net, card, weights, name)
     if options.format == "safetensors":

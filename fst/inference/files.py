@@ -19,7 +19,7 @@ from fst.inference.temporal import TemporalBlend
 from fst.inference.video import VIDEO_EXTENSIONS, stylize_gif, stylize_video
 from fst.io import atomic_path, check_writable
 from fst.models.card import ModelCard
-from fst.models.mixing import chosen_style
+from fst.models.mixing import chosen_style, style_label
 from fst.models.serialization import load_style_model, read_card
 from fst.models.zoo import resolve_model
 from fst.options import StylizeOptions
@@ -65,7 +65,7 @@ def build_stylizer(model: str | Path, style, options: StylizeOptions) -> tuple[S
     """The Stylizer of a model (a shipped name or a file) painting ``style`` (for a multi-style model: a name or a
     mix), and the name of what it paints."""
     net, card = load_style_model(resolve_model(model))
-    weights, painted = chosen_style(card, style)
+    weights, painted = chosen_style(card, style, net=net)
     return Stylizer(net, options, style=weights), painted
 
 
@@ -148,7 +148,7 @@ def stylize(
         raise FstError(f"batch_size must be > 0, got {batch_size}")
     path = resolve_model(model)
     card = read_card(path)
-    _, painted = chosen_style(card, style)
+    painted = style_label(card, style)
     # A shipped model in a folder of its own (adapted/the_scream) keeps it: its outputs stay apart from the_scream's.
     shipped = path.resolve().is_relative_to(CHECKPOINTS_DIR)
     shelf = path.resolve().parent.relative_to(CHECKPOINTS_DIR) if shipped else Path()

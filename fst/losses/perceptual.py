@@ -159,15 +159,24 @@ class PerceptualLoss(nn.Module):
     ) -> dict[str, torch.Tensor]:
         return self.terms(output, self.content_target(content), style_ids, per_item)
 
+    @torch.no_grad()
+    def style_targets(self, paintings: torch.Tensor, layers: list[str] = ()) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """The Gram targets of a (B, 3, H, W) batch of paintings, one per item, for :meth:`terms`' ``style_grams``,
+        and their VGG features at ``layers`` too (one VGG pass for both)."""
+        features = self.vgg(paintings, list(dict.fromkeys([*self.style_layers, *layers])))
+        return {name: gram_matrix(features[name]) for name in self.style_layers}, features
+
     def terms(
-        self, output: torch.Tensor, target: torch.Tensor, style_ids: torch.Tensor | None = None, per_item: bool = False
+        self, output: torch.Tensor, target: torch.Tensor, style_ids: torch.Tensor | None = None, per_item: bool = False,
+        style_grams: dict[str, torch.Tensor] | None = None,
     ) -> dict[str, torch.Tensor]:
         """The weighted loss terms and their total, given the content target of :meth:`content_target`.
 
         ``style_ids`` (B,) gives each item's style; ``None`` means the first style for all. ``per_item`` adds
         ``style_per_item``, each item's weighted style loss (what ``style`` averages), for per-style logging.
+        ``style_grams`` (:meth:`style_targets`) gives each item a painting of its own instead, at ``style_weight``.
         """
-        if self.style_weights is None:
+        if self.style_weights is None and style_grams is None:
             raise RuntimeError("PerceptualLoss.set_styles() must be called before computing the loss")
         if style_ids is None:
             style_ids = torch.zeros(len(output), dtype=torch.long, device=output.device)
@@ -177,8 +186,9 @@ class PerceptualLoss(nn.Module):
         style_items = torch.zeros(len(output), device=output.device)
         for name, weight in self.style_layers.items():
             gram = gram_matrix(features[name])
-            style_items = style_items + weight * (gram - getattr(self, f"style_gram_{name}")[style_ids]).pow(2).mean(dim=(1, 2))
-        style_losses = self.style_weights[style_ids] * style_items
+            wanted = style_grams[name] if style_grams is not None else getattr(self, f"style_gram_{name}")[style_ids]
+            style_items = style_items + weight * (gram - wanted).pow(2).mean(dim=(1, 2))
+        style_losses = (self.style_weight if style_grams is not None else self.style_weights[style_ids]) * style_items
         terms = {
             "content": self.content_weight * content_loss,
             "style": style_losses.mean(),

@@ -67,9 +67,12 @@ def _conv_indices(backbone: str) -> set[int]:
 def load_features_state(backbone: str, source: str) -> dict[str, torch.Tensor] | None:
     """A ``features``-keyed state dict (``0.weight``, ...) of ``backbone`` from ``source``.
 
-    ``source`` is ``imagenet`` (torchvision's download), ``random`` (no weights, tests only), or a path to a
-    full VGG or features-only state dict (``.safetensors``, ``.pth``, ``.pt``) of that backbone.
+    ``source`` is ``imagenet`` (torchvision's download), ``random`` (no weights, tests only), a path to a
+    full VGG or features-only state dict (``.safetensors``, ``.pth``, ``.pt``) of that backbone, or None (the
+    weights come later, with the model file that holds them).
     """
+    if source is None:
+        return None
     if source == "random":
         warnings.warn(f"loss.vgg_weights=random: the perceptual loss uses an untrained {backbone} (for tests only)", stacklevel=2)
         return None
@@ -115,7 +118,7 @@ class VGGFeatures(nn.Module):
     the named activations; it stops after the deepest requested layer.
     """
 
-    def __init__(self, backbone: str, layers: list[str], weights: str):
+    def __init__(self, backbone: str, layers: list[str], weights: str | None):
         super().__init__()
         self.backbone = backbone
         depth = max(layer_index(backbone, name) for name in layers) + 1

@@ -3,7 +3,7 @@
 Importing this package registers every built-in architecture.
 """
 
-from fst.models import conditional_net, light_net, transformer_net  # noqa: F401  (register their architectures)
+from fst.models import arbitrary_net, conditional_net, light_net, transformer_net  # noqa: F401  (register their architectures)
 from fst.models.card import Evaluation, LossSpec, ModelCard, StyleSpec, TrainingRecord
 from fst.models.registry import architecture_of, architectures, build_network, register_architecture
 from fst.models.serialization import load_style_model, read_card, save_style_model, update_card

@@ -146,6 +146,11 @@ class ModelCard:
         return self.network.get("num_styles") is not None
 
     @property
+    def arbitrary(self) -> bool:
+        """Whether the network paints any painting (fst.models.arbitrary_net): style vectors from painting files."""
+        return "embedding_size" in self.network
+
+    @property
     def style_names(self) -> list[str]:
         return [style.name for style in self.styles]
 

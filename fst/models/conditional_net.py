@@ -130,7 +130,9 @@ class ConditionalTransformerNet(nn.Module):
 
 
 def _convolutions(net: nn.Module) -> list[nn.Module]:
-    return [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    """The style network's convolutions (not those of a style encoder's VGG, fst.models.arbitrary_net)."""
+    return [m for name, m in net.named_modules()
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) and not name.startswith("style_encoder.")]
 
 
 @torch.no_grad()

@@ -1,14 +1,18 @@
-"""Which style a multi-style model paints: one of its styles, or a convex mix of several."""
+"""Which style a multi-style model paints: one of its styles, or a convex mix of several; for a model that paints
+any painting (fst.models.arbitrary_net), painting files and its known styles' names, mixed alike."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 
 import torch
 
 from fst.errors import FstError
 from fst.models.card import ModelCard
+
+WEIGHT_SEPARATOR = ":"
 
 
 def style_weights(spec: str | Mapping | None, names: list[str]) -> torch.Tensor:
@@ -21,21 +25,11 @@ def style_weights(spec: str | Mapping | None, names: list[str]) -> torch.Tensor:
     if spec is None or spec == "":
         raise FstError(f"this model paints {len(names)} styles ({listed}); pick one with style=<name> or mix them, "
                        f"e.g. style={names[0]}:0.5,{names[-1]}:0.5")
-    if isinstance(spec, Mapping):
-        items = [(str(name), weight) for name, weight in spec.items()]
-    else:
-        items = [(part.partition(":")[0].strip(), part.partition(":")[2].strip() or "1") for part in str(spec).split(",")]
     weights = torch.zeros(len(names))
-    for name, weight in items:
+    for name, weight in _parts(spec):
         if name not in names:
             raise FstError(f"style={spec}: this model has no style '{name}'; its styles: {listed}")
-        try:
-            value = float(weight)
-        except ValueError:
-            raise FstError(f"style={spec}: the weight of '{name}' is not a number: {weight!r}") from None
-        if not math.isfinite(value) or value < 0:  # inf would normalise to NaN: a black picture
-            raise FstError(f"style={spec}: weights must be >= 0 and finite, got {name}:{weight}")
-        weights[names.index(name)] += value
+        weights[names.index(name)] += _weight(spec, name, weight)
     if weights.sum() <= 0:
         raise FstError(f"style={spec}: the weights are all zero; give at least one style a positive weight")
     return weights / weights.sum()
@@ -49,9 +43,84 @@ def describe_mix(weights: torch.Tensor, names: list[str]) -> str:
     return "+".join(f"{name}{round(100 * w)}" for name, w in used)
 
 
-def chosen_style(card: ModelCard, spec, required: bool = True) -> tuple[torch.Tensor | None, str]:
+def _parts(spec: str | Mapping) -> list[tuple[str, str]]:
+    """``a:0.3,b`` -> [("a", "0.3"), ("b", "1")]; a painting's path may hold colons of its own (``C:/art.jpg``)."""
+    if isinstance(spec, Mapping):
+        return [(str(name), str(weight)) for name, weight in spec.items()]
+    parts = []
+    for part in (p.strip() for p in str(spec).split(",")):
+        if WEIGHT_SEPARATOR in part and not Path(part).expanduser().is_file():
+            name, _, weight = part.rpartition(WEIGHT_SEPARATOR)
+        else:
+            name, weight = part, "1"
+        parts.append((name.strip(), weight.strip() or "1"))
+    return parts
+
+
+def _paintings(card: ModelCard, spec: str | Mapping | None) -> list[tuple[str, bool, float]]:
+    """The (name or painting file, whether it is a known style, weight) items of ``style=`` for a model that paints
+    any painting, checked: each names a known style or an existing file, weights are >= 0 and not all zero."""
+    known = f"; its styles: {', '.join(card.style_names)}" if card.styles else ""
+    if spec is None or spec == "":
+        raise FstError(f"this model paints any painting: give one with style=path/to/painting.jpg{known.replace(';', ' or')}")
+    items = []
+    for name, weight in _parts(spec):
+        is_known = name in card.style_names
+        if not is_known and not Path(name).expanduser().is_file():
+            raise FstError(f"style={spec}: '{name}' is neither a painting file nor a style of this model{known}")
+        items.append((name, is_known, _weight(spec, name, weight)))
+    if sum(w for _, _, w in items) <= 0:
+        raise FstError(f"style={spec}: the weights are all zero; give at least one painting a positive weight")
+    return items
+
+
+def _label(items: list[tuple[str, bool, float]]) -> str:
+    weights = torch.tensor([w for _, _, w in items])
+    return describe_mix(weights / weights.sum(), [name if is_known else Path(name).stem for name, is_known, _ in items])
+
+
+def painting_style(net, card: ModelCard, spec: str | Mapping | None) -> tuple[torch.Tensor, str]:
+    """The style vector that a model painting any painting gets from ``style=``: a painting file, one of its known
+    styles by name, or a weighted mix of them (``starry_night:0.5,my/painting.jpg:0.5``: the mix of their vectors);
+    and the name of what it paints. Each painting is encoded once, here."""
+    from fst.data.styles import load_style_image
+    from fst.models.arbitrary_net import ENCODER_SIZE
+
+    items = _paintings(card, spec)
+    total = sum(w for _, _, w in items)
+    mix = 0
+    for name, is_known, weight in items:
+        if is_known:
+            vector = net.style_vector(net.known_statistics[card.style_names.index(name)][None])[0].detach()
+        else:
+            vector = net.encode(load_style_image(name, ENCODER_SIZE, option="style"))
+        mix = mix + weight / total * vector
+    return mix, _label(items)
+
+
+def style_label(card: ModelCard, spec) -> str:
+    """The name of what ``style=`` paints with this model (for output names), checked, without loading the model."""
+    return _label(_paintings(card, spec)) if card.arbitrary else chosen_style(card, spec)[1]
+
+
+def _weight(spec, name: str, weight: str) -> float:
+    try:
+        value = float(weight)
+    except ValueError:
+        raise FstError(f"style={spec}: the weight of '{name}' is not a number: {weight!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise FstError(f"style={spec}: weights must be >= 0 and finite, got {name}:{weight}")  # inf: NaN mixes
+    return value
+
+
+def chosen_style(card: ModelCard, spec, required: bool = True, net=None) -> tuple[torch.Tensor | None, str]:
     """The style weights ``style=`` asks of a multi-style model (None for a one-style model), and the name of what
-    it will paint. ``required=False`` lets a multi-style model go without ``style=`` (as itself, every style kept)."""
+    it will paint. ``required=False`` lets a multi-style model go without ``style=`` (as itself, every style kept).
+    A model that paints any painting needs its network ``net`` to encode the painting (:func:`painting_style`)."""
+    if card.arbitrary:
+        if net is None:
+            raise ValueError("a model that paints any painting needs its network to encode style=")
+        return painting_style(net, card, spec)
     if not card.multi_style:
         if spec is not None and spec != card.name:
             raise FstError(f"style={spec}: this model paints one style, {card.name}; drop style= or pick a multi-style model")

@@ -22,6 +22,7 @@ from fst.errors import FstError
 from fst.hardware import device_name
 from fst.losses.perceptual import PerceptualLoss
 from fst.losses.stability import feature_difference, luminance_change, random_motion, temporal_difference
+from fst.models.arbitrary_net import ENCODER_LAYERS, ArbitraryStyleNet, feature_statistics
 from fst.models.card import LossSpec, ModelCard, StyleSpec, TrainingRecord
 from fst.models.conditional_net import is_multi_style, is_per_style, keep_styles
 from fst.models.registry import architecture_of
@@ -104,7 +105,10 @@ class StyleTransferModule(pl.LightningModule):
         if len(self.trained) != len(style_images):
             raise ValueError("one style image per style that trains")
         self.conditional = is_multi_style(net)
-        if self.conditional and net.num_styles != len(styles):
+        self.arbitrary = isinstance(net, ArbitraryStyleNet)  # its styles are the paintings it knows by name
+        if self.arbitrary and net.known_statistics.shape[0] != len(styles):
+            raise FstError(f"the model knows {net.known_statistics.shape[0]} styles by name but the run has {len(styles)}")
+        if self.conditional and not self.arbitrary and net.num_styles != len(styles):
             raise FstError(f"the model paints {net.num_styles} styles but the run has {len(styles)}")
         if not self.conditional and len(styles) > 1:
             raise FstError(f"{len(styles)} styles need a conditional model: model=conditional_transformer_net "
@@ -169,6 +173,11 @@ class StyleTransferModule(pl.LightningModule):
         # Once per run, on the training device: the Gram targets of every style that trains.
         weights = [self.styles[index].style_weight for index in self.trained]
         self.criterion.set_styles([image.to(self.device) for image in self.style_images], weights)
+        if self.arbitrary:  # the paintings it knows by name, as its encoder sees them (the loss's VGG is its VGG)
+            with torch.no_grad():
+                self.net.known_statistics.copy_(torch.cat([
+                    feature_statistics(self.criterion.vgg(image.to(self.device), list(ENCODER_LAYERS)))
+                    for image in self.style_images]))
 
     def on_train_start(self) -> None:
         self._started = time.monotonic()
@@ -184,7 +193,13 @@ class StyleTransferModule(pl.LightningModule):
         inputs = (images.contiguous(memory_format=self.memory_format),)
         if self.conditional:
             style_ids = torch.tensor(self.trained, device=images.device)[trained_ids]
-            inputs += (F.one_hot(style_ids, len(self.styles)).to(images.dtype),)
+            if self.arbitrary:
+                inputs += (self.net.style_vector(self.net.known_statistics[style_ids]).to(images.dtype),)
+            else:
+                inputs += (F.one_hot(style_ids, len(self.styles)).to(images.dtype),)
+        return self._run(*inputs)
+
+    def _run(self, *inputs: torch.Tensor) -> torch.Tensor:
         if self.activation_checkpointing and torch.is_grad_enabled():
             return recompute(self.net, *inputs, use_reentrant=False)
         return self.net(*inputs)
@@ -196,12 +211,14 @@ class StyleTransferModule(pl.LightningModule):
             style_ids = torch.randint(len(self.trained), (len(images),), device=images.device)
         else:
             style_ids = torch.zeros(len(images), dtype=torch.long, device=images.device)
-        if self.criterion.temporal_weight > 0 or self.criterion.temporal_feature_weight > 0:
+        if "painting" in batch:  # a network that paints any painting: each photo with a painting of its own
+            losses, stylized = self._painting_losses(images, batch["painting"])
+        elif self.criterion.temporal_weight > 0 or self.criterion.temporal_feature_weight > 0:
             losses, stylized = self._video_losses(images, style_ids)
         else:
             stylized = self(images, style_ids)
             losses = self.criterion(stylized, images, style_ids, per_item=len(self.trained) > 1)
-        if self.teachers is not None:
+        if self.teachers is not None and "painting" not in batch:  # a painting's teacher is unknown
             losses["distill"] = self.distill_weight * (stylized.float() - self._teach(images, style_ids)).pow(2).mean()
             losses["total"] = losses["total"] + losses["distill"]
         total = losses.pop("total")
@@ -216,6 +233,17 @@ class StyleTransferModule(pl.LightningModule):
         self.log_dict({f"train/{k}": v for k, v in losses.items()}, batch_size=len(images))
         self.log("train/total", total, prog_bar=True, batch_size=len(images))
         return total
+
+    def _painting_losses(self, images: torch.Tensor, paintings: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Each photo painted in the style the encoder reads off its painting, against that painting's Gram matrices
+        (one pass of the loss's VGG gives both: the encoder's VGG holds the same weights)."""
+        if not self.arbitrary:
+            raise FstError("data.painting_dir trains a network that paints any painting: add experiment=arbitrary")
+        grams, features = self.criterion.style_targets(paintings, list(ENCODER_LAYERS))
+        vectors = self.net.style_vector(feature_statistics(features))
+        stylized = self._run(images.contiguous(memory_format=self.memory_format), vectors.to(images.dtype))
+        losses = self.criterion.terms(stylized, self.criterion.content_target(images), style_grams=grams)
+        return losses, stylized
 
     def _video_losses(self, images: torch.Tensor, style_ids: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """The perceptual loss and the stability terms (fst.losses.stability) of a batch and a moved copy of it, as

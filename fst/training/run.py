@@ -17,10 +17,20 @@ from pytorch_lightning.utilities import rank_zero_warn
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from fst.config import build
+from fst.data.styles import load_style_image
 from fst.errors import FstError
 from fst.hardware import cpu_has_fast_bf16
 from fst.losses.perceptual import PerceptualLoss
 from fst.messages import say
+from fst.models.arbitrary_net import (
+    ENCODER_LAYERS,
+    ENCODER_SIZE,
+    ArbitraryStyleNet,
+    at_encoder_size,
+    feature_statistics,
+    start_from_multi_style,
+    to_multi_style,
+)
 from fst.models.card import StyleSpec
 from fst.models.conditional_net import add_styles
 from fst.models.serialization import load_style_model
@@ -44,7 +54,9 @@ from fst.training.resume import (
     resolve_resume_path,
     start_at_step,
 )
-from fst.training.styles import training_styles
+from fst.training.styles import known_style_settings, training_styles
+
+PAINTINGS_TO_NORMALIZE = 64  # corpus paintings whose statistics set the style encoder's input normalization
 
 # Notices that tell a user of fst nothing: the frozen VGG stays in eval mode on purpose; the CSV logger adds to a
 # resumed run's folder (fst.training.loggers.ResumableCSVLogger keeps its history); Lightning's model summary
@@ -82,13 +94,15 @@ def build_module(cfg: DictConfig, styles: list[tuple[StyleSpec, torch.Tensor]]) 
     specs, images = [spec for spec, _ in styles], [image for _, image in styles]
     optimizer, scheduler = optimizer_factory(cfg.optimizer), scheduler_factory(cfg.get("scheduler"))  # an optional group
     if cfg.base:
-        net, criterion, specs, adapt = adaptation(cfg, specs)
+        net, criterion, specs, adapt = adaptation(cfg, specs, images)
     else:
         model = cfg.model.copy()
-        if cfg.styles and "num_styles" not in model:  # else the run would train the list's first style alone
+        if cfg.styles and "num_styles" not in model and "known_styles" not in model:  # else it would train the first alone
             raise FstError("styles=[...] trains its styles in one conditional network: add experiment=multi_style")
         if "num_styles" in model:  # a conditional network paints the run's styles (its yaml leaves it null)
             model.num_styles = len(specs)
+        if "known_styles" in model:  # a network that paints any painting knows the run's styles by name
+            model.known_styles = len(specs)
         net, criterion, adapt = build(model), build(cfg.loss), None
     return StyleTransferModule(
         name=cfg.model_name,
@@ -107,13 +121,16 @@ def build_module(cfg: DictConfig, styles: list[tuple[StyleSpec, torch.Tensor]]) 
     )
 
 
-def adaptation(cfg: DictConfig, new: list[StyleSpec]) -> tuple[torch.nn.Module, PerceptualLoss, list[StyleSpec], Adaptation]:
-    """The network, loss and styles of a run that learns ``new`` styles on the multi-style model ``cfg.base``.
+def adaptation(cfg: DictConfig, new: list[StyleSpec], images: list[torch.Tensor]) -> tuple[torch.nn.Module, PerceptualLoss, list[StyleSpec], Adaptation]:
+    """The network, loss and styles of a run that learns ``new`` styles (``images``: their paintings) on the
+    multi-style model ``cfg.base``.
 
     The network is the base's with a scale and shift more per new style; the loss is the one the base was trained
     with (so the model's card stays true for every style), each new style with this run's style weight.
     """
     base, card = load_style_model(resolve_model(cfg.base, option="base"))
+    if card.arbitrary:  # its known styles, each new one starting where the style encoder's prediction paints it
+        return adaptation_from_prediction(cfg, base, card, new, images)
     if not card.multi_style or card.loss is None:
         raise FstError(f"base={cfg.base} is a one-style model; adaptation starts from a multi-style one (experiment=multi_style)")
     clash = sorted({spec.name for spec in new} & set(card.style_names))
@@ -129,6 +146,47 @@ def adaptation(cfg: DictConfig, new: list[StyleSpec]) -> tuple[torch.nn.Module, 
     shared_lr = (cfg.adapt_shared_lr or cfg.optimizer.lr / 10) if cfg.adapt_all else None
     adapt = Adaptation(lineage, indices, shared_lr=shared_lr)
     return add_styles(base, len(new)), criterion, [*card.styles, *new], adapt
+
+
+def adaptation_from_prediction(cfg: DictConfig, base: ArbitraryStyleNet, card, new: list[StyleSpec], images: list[torch.Tensor]):
+    """:func:`adaptation` on a model that paints any painting: a multi-style network of its known styles and the
+    new ones (``images``: their paintings), each new style's scales and shifts those predicted from its painting."""
+    clash = sorted({spec.name for spec in new} & set(card.style_names))
+    if clash:
+        raise FstError(f"base={cfg.base} already knows {', '.join(clash)}; name the new style otherwise (style.name=...)")
+    new = [spec if spec.style_weight is not None else dataclasses.replace(spec, style_weight=cfg.loss.style_weight) for spec in new]
+    with torch.no_grad():
+        known = base.style_vector(base.known_statistics)
+        predicted = torch.stack([base.encode(at_encoder_size(image)) for image in images])
+    net = to_multi_style(base, torch.cat([known, predicted]))
+    loss = dataclasses.asdict(card.loss) | {"vgg_weights": cfg.loss.vgg_weights}
+    criterion = build(OmegaConf.create({"_target_": cfg.loss._target_, **loss}))
+    indices = tuple(range(len(card.styles), len(card.styles) + len(new)))
+    shared_lr = (cfg.adapt_shared_lr or cfg.optimizer.lr / 10) if cfg.adapt_all else None
+    adapt = Adaptation(f"{card.name} ({card.training.steps} steps)", indices, shared_lr=shared_lr)
+    return net, criterion, [*card.styles, *new], adapt
+
+
+def start_arbitrary_network(cfg: DictConfig, net: torch.nn.Module, criterion: PerceptualLoss, datamodule) -> None:
+    """``net`` (experiment=arbitrary) painting the styles of the multi-style model ``cfg.start_from`` as it does."""
+    if not isinstance(net, ArbitraryStyleNet):
+        raise FstError("start_from starts a network that paints any painting: add experiment=arbitrary")
+    base, card = load_style_model(resolve_model(cfg.start_from, option="start_from"))
+    if not card.multi_style:
+        raise FstError(f"start_from={cfg.start_from} is a one-style model; give a multi-style one (e.g. multi_style)")
+    paintings = getattr(datamodule, "painting_paths", None)
+    if not paintings:
+        raise FstError("experiment=arbitrary trains on a folder of paintings: set data.painting_dir (docs/paintings.md)")
+    generator = torch.Generator().manual_seed(0)
+    sample = [paintings[i] for i in torch.randperm(len(paintings), generator=generator)[:PAINTINGS_TO_NORMALIZE].tolist()]
+    base_paintings = [known_style_settings(name, cfg)["image"] for name in card.style_names]
+
+    def statistics(files) -> torch.Tensor:
+        return torch.cat([feature_statistics(criterion.vgg(load_style_image(f, ENCODER_SIZE), list(ENCODER_LAYERS))) for f in files])
+
+    with torch.no_grad():
+        start_from_multi_style(net, base, statistics(base_paintings), statistics(sample))
+    say(f"starting from {cfg.start_from}'s {len(card.styles)} styles ({', '.join(card.style_names)})")
 
 
 def load_teachers(refs: list[str], styles: list[StyleSpec]) -> list[torch.nn.Module]:
@@ -184,6 +242,8 @@ def _train(cfg: DictConfig) -> Path | None:
     styles = training_styles(cfg)
     datamodule = build(cfg.data)
     module = build_module(cfg, styles)
+    if cfg.start_from:
+        start_arbitrary_network(cfg, module.net, module.criterion, datamodule)
     module.command_overrides = list(asked) if asked is not None else None
     ckpt_path = resolve_resume_path(cfg.ckpt_path, Path(cfg.paths.output_dir), module, cfg, asked)
     start_step = 0

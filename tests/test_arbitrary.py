@@ -1,0 +1,176 @@
+"""A network that paints any painting (fst.models.arbitrary_net): the style encoder, painting files and mixes as
+``style=``, its start from a multi-style model, and training on a folder of paintings."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import fst
+from conftest import assert_one_line_error, compose_config, random_image, run_script, tiny_overrides, toy_card
+from fst.data.images import load_image
+from fst.errors import FstError
+from fst.models import StyleSpec, load_style_model, read_card, save_style_model
+from fst.models.arbitrary_net import ENCODER_SIZE, STATISTICS, ArbitraryStyleNet, start_from_multi_style, to_multi_style
+from fst.models.conditional_net import ConditionalTransformerNet
+from fst.models.mixing import painting_style, style_label
+from fst.training.run import train
+
+OPTIONS = dict(width=0.25, num_residual_blocks=1, upsampling="nearest", output_activation="none")
+
+
+def arbitrary_net(known: int = 2, seed: int = 0) -> ArbitraryStyleNet:
+    torch.manual_seed(seed)
+    net = ArbitraryStyleNet(embedding_size=6, known_styles=known, **OPTIONS).eval()
+    net.known_statistics.copy_(torch.rand(known, STATISTICS))
+    return net
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    """An untrained model that knows two styles by name, saved as a model file."""
+    net = arbitrary_net()
+    card = toy_card(net, "arbitrary").replace(styles=(StyleSpec("dots"), StyleSpec("waves")))
+    return save_style_model(net, tmp_path_factory.mktemp("arbitrary") / "arbitrary.safetensors", card, dtype="float32")
+
+
+@pytest.fixture(scope="module")
+def paintings(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("paintings")
+    for seed in range(3):
+        random_image((72, 56), seed=200 + seed).save(folder / f"painting{seed}.png")
+    return folder
+
+
+def test_the_encoder_gives_one_style_vector_per_painting_deterministically(paintings):
+    net = arbitrary_net()
+    painting = load_image(paintings / "painting0.png")
+    vector = net.encode(painting)
+    assert vector.shape == (7,) and vector[-1] == 1  # the embedding, then the constant of the scales' and shifts' mean
+    assert torch.equal(vector, net.encode(painting[None]))
+    assert not torch.allclose(vector, net.encode(load_image(paintings / "painting1.png")))
+    # the same network rebuilt from its file describes the painting alike
+    assert torch.equal(vector, arbitrary_net().encode(painting))
+
+
+def test_a_painting_file_is_a_style_and_two_paintings_mix(model_file, paintings):
+    net, card = load_style_model(model_file)
+    first, second = (str(paintings / f"painting{i}.png") for i in (0, 1))
+    one, name = painting_style(net, card, first)
+    assert name == "painting0" and torch.equal(one, net.encode(load_image(first, long_side=ENCODER_SIZE)))
+    mix, name = painting_style(net, card, f"{first}:1,{second}:3")
+    assert name == "painting025+painting175"  # each painting's name and share in %
+    assert torch.allclose(mix, 0.25 * one + 0.75 * net.encode(load_image(second, long_side=ENCODER_SIZE)), atol=1e-6)
+    photo = random_image((40, 32), seed=3)
+    model = fst.load(str(model_file))
+    painted = model.stylize(photo, style=first)
+    assert painted.size == photo.size
+    assert painted.tobytes() != model.stylize(photo, style=second).tobytes()
+
+
+def test_known_styles_mix_as_their_vectors(model_file):
+    net, card = load_style_model(model_file)
+    dots, _ = painting_style(net, card, "dots")
+    waves, _ = painting_style(net, card, "waves")
+    mix, name = painting_style(net, card, "dots:0.5,waves:0.5")
+    assert name == "dots50+waves50" and torch.allclose(mix, (dots + waves) / 2, atol=1e-6)
+
+
+def test_stylize_takes_a_painting_file(model_file, paintings, tmp_path):
+    photo = tmp_path / "photo.png"
+    random_image((40, 32), seed=4).save(photo)
+    result = run_script("stylize.py", f"ckpt={model_file}", f"input={photo}", f"style={paintings / 'painting2.png'}",
+                        f"output={tmp_path / 'out'}", "device=cpu")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "photo.png").is_file()
+
+
+@pytest.mark.parametrize(("style", "fragments"), [
+    ("no/such/painting.jpg", ["'no/such/painting.jpg' is neither a painting file nor a style", "dots, waves"]),
+    (None, ["paints any painting", "style=path/to/painting.jpg"]),
+])
+def test_a_missing_painting_is_a_one_line_error(model_file, tmp_path, style, fragments):
+    photo = tmp_path / "photo.png"
+    random_image((40, 32), seed=5).save(photo)
+    result = run_script("stylize.py", f"ckpt={model_file}", f"input={photo}", *([f"style={style}"] if style else []),
+                        "device=cpu")
+    assert_one_line_error(result, *fragments)
+
+
+def test_an_unreadable_painting_is_a_one_line_error(model_file, tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a picture")
+    net, card = load_style_model(model_file)
+    with pytest.raises(FstError, match="broken.jpg"):
+        painting_style(net, card, str(broken))
+    assert style_label(card, str(broken)) == "broken"  # the name checks only that the file is there
+
+
+def test_start_from_a_multi_style_model_paints_its_styles():
+    torch.manual_seed(0)
+    base = ConditionalTransformerNet(num_styles=3, **OPTIONS).eval()
+    for module in base.modules():  # styles that differ, as a trained base's do
+        if hasattr(module, "scale"):
+            module.scale.data.uniform_(0.5, 1.5)
+            module.shift.data.uniform_(-0.5, 0.5)
+    net = arbitrary_net(known=3)
+    base_statistics, corpus = torch.rand(3, STATISTICS) * 5, torch.rand(20, STATISTICS) * 5
+    start_from_multi_style(net, base, base_statistics, corpus, steps=500)
+    photo = torch.rand(1, 3, 32, 32)
+    for style in range(3):
+        exact = torch.cat([F.one_hot(torch.tensor(style), 6).float(), torch.ones(1)])[None]
+        with torch.no_grad():
+            assert torch.allclose(net(photo, exact), base(photo, F.one_hot(torch.tensor([style]), 3).float()), atol=1e-4)
+            predicted = net.style_vector(base_statistics[style : style + 1])
+        assert (predicted - exact).abs().max() < 0.05  # the encoder learned each base painting's embedding
+
+
+def test_training_on_a_folder_of_paintings(tiny_data, paintings, tmp_path):
+    overrides = [*tiny_overrides(tiny_data, tmp_path), "model=arbitrary_style_net", "model.width=0.25",
+                 "model.num_residual_blocks=1", "model.embedding_size=4", f"data.painting_dir={paintings}",
+                 "data.painting_size=48", "styles=[{name: tiny, image: " + str(tiny_data / "styles" / "tiny.png") + "}]"]
+    export = train(compose_config("train", overrides))
+    card = read_card(export)
+    assert card.arbitrary and card.style_names == ["tiny"]
+    net, _ = load_style_model(export)
+    assert net.known_statistics.abs().sum() > 0  # the known painting, as the encoder sees it
+    header, *rows = (tmp_path / "csv" / "metrics.csv").read_text().splitlines()
+    column = header.split(",").index("train/style")
+    assert sum(1 for r in rows if r.split(",")[column]) == 4
+
+
+def test_a_painting_folder_needs_a_network_that_paints_any_painting(tiny_data, paintings, tmp_path):
+    with pytest.raises(FstError, match="experiment=arbitrary"):
+        train(compose_config("train", [*tiny_overrides(tiny_data, tmp_path), f"data.painting_dir={paintings}",
+                                       "data.painting_size=48"]))
+
+
+def test_to_multi_style_paints_each_vector_as_the_network_does(model_file):
+    net, _ = load_style_model(model_file)
+    vectors = torch.cat([net.style_vector(net.known_statistics), net.style_vector(torch.rand(1, STATISTICS))])
+    plain = to_multi_style(net, vectors)
+    photo = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        for index in range(3):
+            torch.testing.assert_close(plain(photo, F.one_hot(torch.tensor([index]), 3).float()), net(photo, vectors[index : index + 1]))
+
+
+def test_adapting_from_a_prediction_trains_only_the_new_styles_scale_and_shift(model_file, tiny_data, tmp_path):
+    overrides = [*tiny_overrides(tiny_data, tmp_path), "experiment=adapt", f"base={model_file}", "style.name=tiny",
+                 "data.image_size=32", "trainer.max_steps=2", "trainer.val_check_interval=2", "callbacks.export.dtype=float32"]
+    adapted, card = load_style_model(train(compose_config("train", overrides)))
+    assert card.architecture == "conditional_transformer_net" and card.style_names == ["dots", "waves", "tiny"]
+    assert card.training.base == "arbitrary (7 steps)"
+    base, _ = load_style_model(model_file)
+    painting = load_image(tiny_data / "styles" / "tiny.png", long_side=ENCODER_SIZE)
+    start = to_multi_style(base, torch.cat([base.style_vector(base.known_statistics), base.encode(painting)[None]]))
+    before, after = start.state_dict(), adapted.state_dict()
+    for key, value in before.items():
+        if key.endswith((".scale", ".shift")):
+            assert torch.equal(after[key][:2], value[:2]), key  # the known styles, as the encoder predicts them
+            assert not torch.equal(after[key][2], value[2]), key  # the new style moved from its prediction
+        else:
+            assert torch.equal(after[key], value), key  # the convolutions, bit-identical
+    with pytest.raises(FstError, match="already knows dots"):
+        train(compose_config("train", [*overrides, "style.name=dots"]))

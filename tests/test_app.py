@@ -29,6 +29,8 @@ from fst.commands.app import app_options
 from fst.commands.stylize import stylize_config
 from fst.errors import FstError
 from fst.models import read_card, save_style_model
+from fst.models.arbitrary_net import STATISTICS, ArbitraryStyleNet
+from fst.models.card import StyleSpec
 from fst.models.conditional_net import ConditionalTransformerNet
 from fst.models.zoo import shipped_models
 
@@ -57,6 +59,11 @@ def models(tmp_path_factory) -> Path:
                 parameter.copy_(float(name.endswith(".scale")) + 0.5 * torch.randn_like(parameter))
     card = toy_card(net, name="trio").replace(styles=tuple(toy_card(net, n).styles[0] for n in MIX_STYLES))
     save_style_model(net.eval(), folder / "nested" / "trio.safetensors", card, dtype="float32")
+    anything = ArbitraryStyleNet(embedding_size=6, known_styles=2, width=0.25, num_residual_blocks=1, upsampling="nearest",
+                                 output_activation="none")
+    anything.known_statistics.copy_(torch.rand(2, STATISTICS))
+    card = toy_card(anything, name="anything").replace(styles=(StyleSpec("dots"), StyleSpec("waves")))
+    save_style_model(anything.eval(), folder / "anything.safetensors", card, dtype="float32")
     (folder / "weights.safetensors").write_bytes(b"not a style model")
     return folder
 
@@ -132,8 +139,9 @@ def video_facts(path: str) -> tuple[int, tuple[int, int]]:
 
 def test_the_gallery_lists_the_shipped_models_then_the_users_with_a_thumbnail_each(models, paintings, tmp_path):
     gallery = build_gallery(app_config(models, paintings), tmp_path)
-    assert list(gallery) == [*shipped_models(), "toy", "trio"]  # weights.safetensors is no style model: skipped
+    assert list(gallery) == [*shipped_models(), "anything", "toy", "trio"]  # weights.safetensors is no style model: skipped
     assert gallery["trio"].caption == "trio (3 styles)" and gallery["trio"].styles == MIX_STYLES
+    assert gallery["anything"].caption == "anything (any painting)" and gallery["anything"].styles == ["dots", "waves"]
     assert gallery["candy"].caption == "candy" and gallery["candy"].styles == []
     painting = Image.open(paintings / "toy.jpg").resize((THUMBNAIL_SIDE, round(200 * THUMBNAIL_SIDE / 300)), Image.LANCZOS)
     assert np.abs(pixels(gallery["toy"].thumbnail) - np.asarray(painting, dtype=np.float32) / 255).mean() < 0.02
@@ -195,6 +203,28 @@ def test_styles_of_a_multi_style_model_mix(client, models, tmp_path):
     stylize_config(compose_config("stylize", [f"ckpt={models / 'nested' / 'trio.safetensors'}", "style='starry:0.5,wave:0.5'",
                                        f"input={source}", f"output={expected}", "device=cpu", "tile_size=64", "tile_overlap=8"]))
     assert np.array_equal(pixels(mixed), pixels(expected))
+
+
+def test_an_uploaded_painting_paints_like_fst_stylize_with_the_painting_file(client, models, tmp_path):
+    source, painting = write_photo(tmp_path / "photo.png", seed=3), write_photo(tmp_path / "mine.png", size=(90, 70), seed=9)
+    painted = client.predict(photo=handle_file(str(source)), model="anything", mix="painting", strength=1.0,
+                             preserve_color=False, size="original", format="PNG", painting=handle_file(str(painting)),
+                             api_name="/stylize_photo")
+    expected = tmp_path / "expected.png"
+    stylize_config(compose_config("stylize", [f"ckpt={models / 'anything.safetensors'}", f"style={painting}", f"input={source}",
+                                              f"output={expected}", "device=cpu", "tile_size=64", "tile_overlap=8"]))
+    assert np.array_equal(pixels(painted), pixels(expected))
+    assert np.abs(pixels(painted) - pixels(stylize_photo(client, source, model="anything", mix="dots"))).mean() > 0.005
+
+
+@pytest.mark.parametrize("mix,message", [
+    ("painting", "no painting yet: drop one into the painting box first"),
+    ("/etc/hostname", "'/etc/hostname' is not one of this model's styles (dots, painting, waves)"),  # no server files
+])
+def test_a_painting_must_be_uploaded(client, tmp_path, mix, message):
+    with pytest.raises(AppError) as error:
+        stylize_photo(client, write_photo(tmp_path / "photo.png"), model="anything", mix=mix)
+    assert message in str(error.value)
 
 
 # --- videos and GIFs ---

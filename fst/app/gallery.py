@@ -36,11 +36,14 @@ class StyleModel:
 
     @property
     def styles(self) -> list[str]:
-        """The styles a multi-style model paints and mixes; empty for a one-style model."""
-        return self.card.style_names if self.card.multi_style else []
+        """The styles a multi-style model paints and mixes (a model that paints any painting: those it knows by
+        name); empty for a one-style model."""
+        return self.card.style_names if self.card.multi_style or self.card.arbitrary else []
 
     @property
     def caption(self) -> str:
+        if self.card.arbitrary:
+            return f"{self.name} (any painting)"
         return f"{self.name} ({len(self.styles)} styles)" if self.styles else self.name
 
 
@@ -81,7 +84,8 @@ def thumbnail(path: Path, card: ModelCard, options: AppOptions, destination: Pat
         image = None
     if image is None:
         net, card = load_style_model(path)
-        weights, _ = chosen_style(card, styles[0] if card.multi_style else None)
+        several = card.multi_style or card.arbitrary
+        weights, _ = chosen_style(card, styles[0] if several else None, net=net)
         whole = options.stylizer_options(tile_size=max(options.tile_size, THUMBNAIL_SIDE))  # a thumbnail needs no tiles
         image = Stylizer(net, whole, style=weights)(load_image(SAMPLE_PHOTO, long_side=THUMBNAIL_SIDE)[None])[0]
     save_image(image, destination)

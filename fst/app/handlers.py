@@ -45,6 +45,9 @@ def _mix(text: str | None) -> str | None:
     return (text or "").strip() or None
 
 
+PAINTING = "painting"  # the uploaded painting's name in the style box, for a model that paints any painting
+
+
 def uploaded(upload: dict | str | None) -> Path | None:
     """The server's copy of an upload, from the file data the page sends (or a path)."""
     path = upload.get("path") if isinstance(upload, dict) else upload
@@ -60,11 +63,13 @@ class Handlers:
         results.mkdir(parents=True, exist_ok=True)
 
     def photo(self, photo: dict | None, model: str, mix: str, strength: float, preserve_color: bool, size: str,
-              format: str, progress=gr.Progress(track_tqdm=True)) -> str:
-        """Stylize an uploaded photo; returns the result's path (PNG or JPEG, at the output size)."""
+              format: str, painting: dict | None = None, progress=gr.Progress(track_tqdm=True)) -> str:
+        """Stylize an uploaded photo; returns the result's path (PNG or JPEG, at the output size). ``painting``: an
+        uploaded painting, for a model that paints any painting (``painting`` in the style box)."""
         source = uploaded(photo)
         with self._answers(source):
             source = self._check(source, "photo", ("image",), IMAGE_EXTENSIONS)
+            mix = self._with_painting(model, mix, painting)
             if format not in PHOTO_FORMATS:
                 raise FstError(f"format {format}: choose {' or '.join(PHOTO_FORMATS)}")
             progress(0, desc=f"stylizing {source.name}")
@@ -73,11 +78,13 @@ class Handlers:
             return str(destination)
 
     def video(self, video: dict | None, model: str, mix: str, strength: float, preserve_color: bool, size: str,
-              steady: bool, steadiness: float, progress=gr.Progress(track_tqdm=True)) -> tuple[str | None, str | None]:
+              steady: bool, steadiness: float, painting: dict | None = None,
+              progress=gr.Progress(track_tqdm=True)) -> tuple[str | None, str | None]:
         """Stylize an uploaded video or GIF; returns (video, GIF): the result in its slot, None in the other."""
         source = uploaded(video)
         with self._answers(source):
             source = self._check(source, "video or GIF", ("video", "GIF"), (*VIDEO_EXTENSIONS, ".gif"))
+            mix = self._with_painting(model, mix, painting)
             steady_options = None
             if steady:
                 if self.options.temporal is None:
@@ -113,9 +120,9 @@ class Handlers:
         """The model and mix the webcam runs: the light ``webcam_model`` in the chosen style (or mix) when it paints
         every style of it, else the chosen model itself."""
         light = self.options.webcam_model
-        if light is None or light == model:
-            return model, mix
         chosen = self.model(model).card
+        if light is None or light == model or chosen.arbitrary:
+            return model, mix
         weights, _ = chosen_style(chosen, _mix(mix))
         painted = {chosen.name: 1.0} if weights is None else {
             name: weight for name, weight in zip(chosen.style_names, weights.tolist()) if weight > 0}
@@ -153,6 +160,23 @@ class Handlers:
             raise FstError(f"{source.name} is {other}" if other else
                            f"{source.name} is not a {what} that fst reads; give a file of {', '.join(extensions)}")
         return source
+
+    def _with_painting(self, model: str, mix: str | None, painting: dict | None) -> str | None:
+        """The style box with ``painting`` standing for the uploaded painting's file (the painting alone when the box is
+        empty), for a model that paints any painting; only an upload can be a painting file, never a server path."""
+        if not self.model(model).card.arbitrary:
+            return mix
+        upload = uploaded(painting)
+        parts = [part.strip() for part in (_mix(mix) or (PAINTING if upload else "")).split(",") if part.strip()]
+        named = [part.partition(":")[0].strip() for part in parts]
+        if PAINTING in named:
+            self._check(upload, "painting", ("image",), IMAGE_EXTENSIONS)
+        known = set(self.model(model).styles) | {PAINTING}
+        for name in named:
+            if name not in known:
+                raise FstError(f"style box: '{name}' is not one of this model's styles ({', '.join(sorted(known))}); "
+                               f"'{PAINTING}' is the painting you upload")
+        return ",".join(f"{upload}{part[len(PAINTING):]}" if name == PAINTING else part for part, name in zip(parts, named))
 
     def _destination(self, source: Path, model: str, mix: str | None, suffix: str) -> Path:
         painted = style_label(self.model(model).card, _mix(mix))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gradio as gr
 
 from fst.app.gallery import StyleModel
-from fst.app.handlers import PHOTO_FORMATS, Handlers
+from fst.app.handlers import PAINTING, PHOTO_FORMATS, Handlers
 from fst.inference.video import VIDEO_EXTENSIONS
 from fst.options import AppOptions
 
@@ -42,6 +42,8 @@ def build_page(app: AppOptions, gallery: dict[str, StyleModel], handlers: Handle
                 model = gr.Dropdown(names, value=names[0], label="Style model", elem_id="model")
                 mix = gr.Textbox(first_style(start), label="Styles to mix (as fst-stylize's style=)",
                                  placeholder="candy:0.3,udnie:0.7", visible=bool(start.styles), elem_id="mix")
+                painting = gr.Image(label=f"Your painting ('{PAINTING}' in the styles to mix)", type="filepath",
+                                    sources=["upload", "clipboard"], visible=start.card.arbitrary, elem_id="painting")
 
                 @gr.render(inputs=model)
                 def mix_sliders(name: str):
@@ -99,17 +101,18 @@ def build_page(app: AppOptions, gallery: dict[str, StyleModel], handlers: Handle
         def follow(name: str):
             chosen = gallery.get(name, start)
             mix_box = gr.update(value=first_style(chosen), visible=bool(chosen.styles))
-            return mix_box, gr.update(selected_index=names.index(chosen.name))
+            return mix_box, gr.update(selected_index=names.index(chosen.name)), gr.update(visible=chosen.card.arbitrary)
 
         styles.select(pick, None, model, queue=False, api_visibility="private")
-        model.change(follow, model, [mix, styles], queue=False, api_visibility="private")
+        model.change(follow, model, [mix, styles, painting], queue=False, api_visibility="private")
+        painting.upload(lambda: PAINTING, None, mix, queue=False, api_visibility="private")  # paint with it
         # Photos and videos share one queue: `concurrency` requests run at once, whichever tab they came from.
         # preprocess=False: the handlers take the page's values as sent and the uploads unopened, and check them
         # themselves; fst decodes a file in its own words where Gradio's boxes would decode it first. Gradio still
         # refuses a file that was not uploaded.
-        stylize_photo.click(handlers.photo, [photo, *options, format], photo_result, api_name="stylize_photo",
+        stylize_photo.click(handlers.photo, [photo, *options, format, painting], photo_result, api_name="stylize_photo",
                             concurrency_id="stylize", show_progress_on=photo_result, preprocess=False)
-        stylize_video.click(handlers.video, [video, *options, steady, steadiness], [video_result, gif_result],
+        stylize_video.click(handlers.video, [video, *options, steady, steadiness, painting], [video_result, gif_result],
                             api_name="stylize_video", concurrency_id="stylize", preprocess=False).then(
             lambda clip, gif: (gr.update(visible=gif is None), gr.update(visible=gif is not None)),
             [video_result, gif_result], [video_result, gif_result], queue=False, api_visibility="private")

@@ -172,5 +172,5 @@ def test_adapting_from_a_prediction_trains_only_the_new_styles_scale_and_shift(m
             assert not torch.equal(after[key][2], value[2]), key  # the new style moved from its prediction
         else:
             assert torch.equal(after[key], value), key  # the convolutions, bit-identical
-    with pytest.raises(FstError, match="already knows dots"):
+    with pytest.raises(FstError, match="already paints dots"):
         train(compose_config("train", [*overrides, "style.name=dots"]))

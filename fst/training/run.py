@@ -125,13 +125,13 @@ def adaptation(cfg: DictConfig, new: list[StyleSpec], images: list[torch.Tensor]
     """The network, loss and styles of a run that learns ``new`` styles (``images``: their paintings) on the
     multi-style model ``cfg.base``.
 
-    The network is the base's with a scale and shift more per new style; the loss is the one the base was trained
-    with (so the model's card stays true for every style), each new style with this run's style weight.
+    The network is the base's with a scale and shift more per new style, starting at the mean of the base's styles,
+    or, on a model that paints any painting, at what its style encoder predicts from the painting; the loss is the
+    one the base was trained with (so the model's card stays true for every style), each new style with this run's
+    style weight.
     """
     base, card = load_style_model(resolve_model(cfg.base, option="base"))
-    if card.arbitrary:  # its known styles, each new one starting where the style encoder's prediction paints it
-        return adaptation_from_prediction(cfg, base, card, new, images)
-    if not card.multi_style or card.loss is None:
+    if not (card.multi_style or card.arbitrary) or card.loss is None:
         raise FstError(f"base={cfg.base} is a one-style model; adaptation starts from a multi-style one (experiment=multi_style)")
     clash = sorted({spec.name for spec in new} & set(card.style_names))
     if clash:
@@ -139,32 +139,19 @@ def adaptation(cfg: DictConfig, new: list[StyleSpec], images: list[torch.Tensor]
     new = [spec if spec.style_weight is not None else dataclasses.replace(spec, style_weight=cfg.loss.style_weight) for spec in new]
     loss = dataclasses.asdict(card.loss) | {"vgg_weights": cfg.loss.vgg_weights}
     criterion = build(OmegaConf.create({"_target_": cfg.loss._target_, **loss}))
-    indices = tuple(range(base.num_styles, base.num_styles + len(new)))
+    if card.arbitrary:  # its known styles, then each new one as the encoder predicts it from its painting
+        with torch.no_grad():
+            vectors = [base.style_vector(base.known_statistics), *(base.encode(at_encoder_size(i))[None] for i in images)]
+        grown = to_multi_style(base, torch.cat(vectors))
+    else:
+        grown = add_styles(base, len(new))
+    indices = tuple(range(len(card.styles), len(card.styles) + len(new)))
     lineage = f"{card.name} ({card.training.steps} steps)"
     if card.training.base:  # an adapted model adapted further: the card keeps the whole chain
         lineage += f", adapted from {card.training.base}"
     shared_lr = (cfg.adapt_shared_lr or cfg.optimizer.lr / 10) if cfg.adapt_all else None
     adapt = Adaptation(lineage, indices, shared_lr=shared_lr)
-    return add_styles(base, len(new)), criterion, [*card.styles, *new], adapt
-
-
-def adaptation_from_prediction(cfg: DictConfig, base: ArbitraryStyleNet, card, new: list[StyleSpec], images: list[torch.Tensor]):
-    """:func:`adaptation` on a model that paints any painting: a multi-style network of its known styles and the
-    new ones (``images``: their paintings), each new style's scales and shifts those predicted from its painting."""
-    clash = sorted({spec.name for spec in new} & set(card.style_names))
-    if clash:
-        raise FstError(f"base={cfg.base} already knows {', '.join(clash)}; name the new style otherwise (style.name=...)")
-    new = [spec if spec.style_weight is not None else dataclasses.replace(spec, style_weight=cfg.loss.style_weight) for spec in new]
-    with torch.no_grad():
-        known = base.style_vector(base.known_statistics)
-        predicted = torch.stack([base.encode(at_encoder_size(image)) for image in images])
-    net = to_multi_style(base, torch.cat([known, predicted]))
-    loss = dataclasses.asdict(card.loss) | {"vgg_weights": cfg.loss.vgg_weights}
-    criterion = build(OmegaConf.create({"_target_": cfg.loss._target_, **loss}))
-    indices = tuple(range(len(card.styles), len(card.styles) + len(new)))
-    shared_lr = (cfg.adapt_shared_lr or cfg.optimizer.lr / 10) if cfg.adapt_all else None
-    adapt = Adaptation(f"{card.name} ({card.training.steps} steps)", indices, shared_lr=shared_lr)
-    return net, criterion, [*card.styles, *new], adapt
+    return grown, criterion, [*card.styles, *new], adapt
 
 
 def start_arbitrary_network(cfg: DictConfig, net: torch.nn.Module, criterion: PerceptualLoss, datamodule) -> None:

@@ -124,6 +124,7 @@ def test_start_from_a_multi_style_model_paints_its_styles():
             assert torch.allclose(net(photo, exact), base(photo, F.one_hot(torch.tensor([style]), 3).float()), atol=1e-4)
             predicted = net.style_vector(base_statistics[style : style + 1])
         assert (predicted - exact).abs().max() < 0.05  # the encoder learned each base painting's embedding
+    assert net.style_encoder(corpus).abs().max() < 0.05  # and the corpus paintings start at the styles' mean
 
 
 def test_training_on_a_folder_of_paintings(tiny_data, paintings, tmp_path):

@@ -135,7 +135,8 @@ def start_from_multi_style(net: ArbitraryStyleNet, base: ConditionalTransformerN
 
     The convolutions are the base's. Every conditional norm gets the base styles' mean scale and shift as its
     constant row, and each style's difference from the mean on an embedding dimension of its own; the encoder's
-    MLP is then fitted to give each base painting its one-hot embedding.
+    MLP is then fitted to give each base painting its one-hot embedding, and the corpus paintings the embedding 0
+    (the base styles' mean): an untrained MLP would give them embeddings of any size, and wild scales.
     """
     from fst.models.conditional_net import ConditionalInstanceNorm2d, _convolutions
 
@@ -154,12 +155,13 @@ def start_from_multi_style(net: ArbitraryStyleNet, base: ConditionalTransformerN
             rows[size] = mean  # the constant 1 of every style vector
     encoder = net.style_encoder
     encoder.fit_normalization(torch.cat([corpus_statistics, base_statistics]))
-    wanted = torch.eye(styles, size)
+    statistics = torch.cat([base_statistics, corpus_statistics])
+    wanted = torch.cat([torch.eye(styles, size), torch.zeros(len(corpus_statistics), size)])
     with torch.enable_grad():
         optimizer = torch.optim.Adam(encoder.mlp.parameters(), lr=1e-3)
         for _ in range(steps):
             optimizer.zero_grad()
-            loss = (encoder(base_statistics) - wanted).pow(2).mean()
+            loss = (encoder(statistics) - wanted).pow(2).mean()
             loss.backward()
             optimizer.step()
 

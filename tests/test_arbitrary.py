@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -11,6 +13,7 @@ import fst
 from conftest import assert_one_line_error, compose_config, random_image, run_script, tiny_overrides, toy_card
 from fst.data.images import load_image
 from fst.errors import FstError
+from fst.losses.perceptual import REFERENCE_GRAM_ENERGY, gram_matrix
 from fst.models import StyleSpec, load_style_model, read_card, save_style_model
 from fst.models.arbitrary_net import ENCODER_SIZE, STATISTICS, ArbitraryStyleNet, start_from_multi_style, to_multi_style
 from fst.models.conditional_net import ConditionalTransformerNet
@@ -175,3 +178,44 @@ def test_adapting_from_a_prediction_trains_only_the_new_styles_scale_and_shift(m
             assert torch.equal(after[key], value), key  # the convolutions, bit-identical
     with pytest.raises(FstError, match="already paints dots"):
         train(compose_config("train", [*overrides, "style.name=dots"]))
+
+
+def test_training_from_a_multi_style_model_trains_its_convolutions_slower(tiny_data, paintings, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    for index, name in enumerate(["candy", "udnie"]):  # the base's styles, by the names conf/style knows
+        random_image((64, 48), seed=300 + index).save(data / "styles" / f"{name}.jpg")
+    torch.manual_seed(0)
+    base = ConditionalTransformerNet(num_styles=2, **OPTIONS).eval()
+    card = toy_card(base, "pair").replace(styles=(StyleSpec("candy"), StyleSpec("udnie")))
+    base_file = save_style_model(base, tmp_path / "pair.safetensors", card, dtype="float32")
+    overrides = [*tiny_overrides(data, tmp_path / "run"), "model=arbitrary_style_net", "model.width=0.25",
+                 "model.num_residual_blocks=1", "model.embedding_size=4", f"data.painting_dir={paintings}",
+                 "data.painting_size=48", f"start_from={base_file}", "trainer.max_steps=2",
+                 "styles=[{name: tiny, image: " + str(data / "styles" / "tiny.png") + "}]"]
+    train(compose_config("train", overrides))
+    checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
+    groups = checkpoint["optimizer_states"][0]["param_groups"]
+    net = ArbitraryStyleNet(embedding_size=4, known_styles=1, **OPTIONS)
+    fresh = sum(1 for name, p in net.named_parameters() if p.requires_grad and (name.endswith((".scale", ".shift")) or name.startswith("style_encoder.")))
+    shared = sum(1 for p in net.parameters() if p.requires_grad) - fresh
+    assert [(g["lr"], len(g["params"])) for g in groups] == [(1e-3, fresh), (1e-4, shared)]
+
+
+def test_each_paintings_style_term_is_relative_to_its_gram_energy():
+    from conftest import make_loss
+
+    torch.manual_seed(0)
+    loss = make_loss()
+    output, photo = torch.rand(1, 3, 48, 48).expand(2, -1, -1, -1), torch.rand(2, 3, 48, 48)
+    targets, _ = loss.style_targets(torch.rand(1, 3, 48, 48))
+    grams = {name: torch.cat([gram, 3 * gram]) for name, gram in targets.items()}  # the second: 9x the energy
+    per_item = loss.terms(output, loss.content_target(photo), per_item=True, style_grams=grams)["style_per_item"]
+    with torch.no_grad():
+        features = loss.vgg(output[:1], list(loss.style_layers))
+    errors = [sum(w * (gram_matrix(features[n])[0] - scale * targets[n][0]).pow(2).mean() for n, w in loss.style_layers.items())
+              for scale in (1, 3)]
+    energy = sum(w * targets[n][0].pow(2).mean() for n, w in loss.style_layers.items())
+    # the same error counts the same whatever the painting's energy: the second painting's weight is a ninth
+    torch.testing.assert_close(per_item[1] / per_item[0], (errors[1] / 9) / errors[0], rtol=1e-4, atol=0)
+    torch.testing.assert_close(per_item[0], loss.style_weight * REFERENCE_GRAM_ENERGY / energy * errors[0], rtol=1e-4, atol=0)

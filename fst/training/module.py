@@ -146,6 +146,8 @@ class StyleTransferModule(pl.LightningModule):
         self.seconds_before, self._started = 0.0, None
         # The model an adapted model was adapted from, when a run continues one (all its styles training jointly).
         self.continued_base: str | None = None
+        # The trained convolutions' LR when a run starts from a trained model's (start_from), else None: one LR.
+        self.shared_lr: float | None = None
         self._base_schedule = None
 
     # --- set-up ----------------------------------------------------------------------------------------
@@ -394,15 +396,17 @@ class StyleTransferModule(pl.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def _parameter_groups(self) -> list:
-        """What the optimizer trains. An adaptation of every weight trains the new styles' scales and shifts at
-        the optimizer's LR (they start from scratch) and the trained shared weights at the slower ``shared_lr``;
-        the first group is the new styles', so the card's LR is theirs."""
+        """What the optimizer trains. An adaptation of every weight (and a network that paints any painting, started
+        from a multi-style model's) trains the scales and shifts at the optimizer's LR and the trained shared
+        weights at the slower ``shared_lr``; the first group is the scales and shifts', so the card's LR is theirs."""
         trainable = [(name, p) for name, p in self.net.named_parameters() if p.requires_grad]
-        if not (self.adapt and self.adapt.train_shared):
+        shared_lr = self.adapt.shared_lr if self.adapt and self.adapt.train_shared else self.shared_lr
+        if shared_lr is None:
             return [p for _, p in trainable]
-        per_style = [p for name, p in trainable if is_per_style(name)]
-        shared = [p for name, p in trainable if not is_per_style(name)]
-        return [{"params": per_style}, {"params": shared, "lr": self.adapt.shared_lr}]
+        # A network that paints any painting learns its style encoder as the styles' scales and shifts.
+        fresh = [p for name, p in trainable if is_per_style(name) or name.startswith("style_encoder.")]
+        shared = [p for name, p in trainable if not (is_per_style(name) or name.startswith("style_encoder."))]
+        return [{"params": fresh}, {"params": shared, "lr": shared_lr}]
 
     # --- the card and checkpoints ----------------------------------------------------------------------
 

@@ -231,6 +231,7 @@ def _train(cfg: DictConfig) -> Path | None:
     module = build_module(cfg, styles)
     if cfg.start_from:
         start_arbitrary_network(cfg, module.net, module.criterion, datamodule)
+        module.shared_lr = cfg.optimizer.lr / 10  # trained convolutions take an adaptation's smaller steps
     module.command_overrides = list(asked) if asked is not None else None
     ckpt_path = resolve_resume_path(cfg.ckpt_path, Path(cfg.paths.output_dir), module, cfg, asked)
     start_step = 0

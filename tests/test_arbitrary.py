@@ -13,7 +13,7 @@ import fst
 from conftest import assert_one_line_error, compose_config, random_image, run_script, tiny_overrides, toy_card
 from fst.data.images import load_image
 from fst.errors import FstError
-from fst.losses.perceptual import REFERENCE_GRAM_ENERGY, gram_matrix
+from fst.losses.perceptual import REFERENCE_GRAM_ENERGY, gram_matrix, painting_weights
 from fst.models import StyleSpec, load_style_model, read_card, save_style_model
 from fst.models.arbitrary_net import ENCODER_SIZE, STATISTICS, ArbitraryStyleNet, start_from_multi_style, to_multi_style
 from fst.models.conditional_net import ConditionalTransformerNet
@@ -202,20 +202,22 @@ def test_training_from_a_multi_style_model_trains_its_convolutions_slower(tiny_d
     assert [(g["lr"], len(g["params"])) for g in groups] == [(1e-3, fresh), (1e-4, shared)]
 
 
-def test_each_paintings_style_term_is_relative_to_its_gram_energy():
+def test_each_paintings_style_weight_falls_as_its_gram_energy_rises():
     from conftest import make_loss
 
     torch.manual_seed(0)
     loss = make_loss()
-    output, photo = torch.rand(1, 3, 48, 48).expand(2, -1, -1, -1), torch.rand(2, 3, 48, 48)
     targets, _ = loss.style_targets(torch.rand(1, 3, 48, 48))
-    grams = {name: torch.cat([gram, 3 * gram]) for name, gram in targets.items()}  # the second: 9x the energy
+    energy = sum(w * targets[n][0].pow(2).mean() for n, w in loss.style_layers.items())
+    scales = torch.tensor([1.0, 2.0, 1000.0, 1e-3]) * (REFERENCE_GRAM_ENERGY / energy).sqrt()  # Gram x scale: energy x scale^2
+    grams = {name: gram * scales[:, None, None] for name, gram in targets.items()}
+    factors = painting_weights(grams, loss.style_layers)
+    torch.testing.assert_close(factors[:2], torch.tensor([1.0, 0.5]))  # the reference painting's is 1; 4x the energy: half
+    assert factors[2] == 0.25 and factors[3] == 4.0  # bounded both ways
+    output, photo = torch.rand(1, 3, 48, 48).expand(4, -1, -1, -1), torch.rand(4, 3, 48, 48)
     per_item = loss.terms(output, loss.content_target(photo), per_item=True, style_grams=grams)["style_per_item"]
     with torch.no_grad():
         features = loss.vgg(output[:1], list(loss.style_layers))
-    errors = [sum(w * (gram_matrix(features[n])[0] - scale * targets[n][0]).pow(2).mean() for n, w in loss.style_layers.items())
-              for scale in (1, 3)]
-    energy = sum(w * targets[n][0].pow(2).mean() for n, w in loss.style_layers.items())
-    # the same error counts the same whatever the painting's energy: the second painting's weight is a ninth
-    torch.testing.assert_close(per_item[1] / per_item[0], (errors[1] / 9) / errors[0], rtol=1e-4, atol=0)
-    torch.testing.assert_close(per_item[0], loss.style_weight * REFERENCE_GRAM_ENERGY / energy * errors[0], rtol=1e-4, atol=0)
+    errors = torch.stack([sum(w * (gram_matrix(features[n])[0] - grams[n][i]).pow(2).mean() for n, w in loss.style_layers.items())
+                          for i in range(4)])
+    torch.testing.assert_close(per_item, loss.style_weight * factors * errors, rtol=1e-4, atol=0)

@@ -10,10 +10,19 @@ from torch import nn
 from fst.errors import FstError
 from fst.losses.vgg import VGGFeatures, layer_index
 
-# The Gram energy (the style layers' weighted mean square of Gram entries) of a typical painting, to which a
-# painting's style term is scaled when every item has a painting of its own: candy's and starry_night's are 1.8e-3,
-# udnie's 2.3e-4 and mosaic's 3.2e-3 (VGG16, relu1_2 to relu4_3 at 384 px).
+# The Gram energy (the style layers' weighted mean square of Gram entries) of a painting that takes the style weight
+# as it is (painting_weights): candy's and starry_night's are 1.8e-3, udnie's 2.3e-4 and mosaic's 3.2e-3 (VGG16,
+# relu1_2 to relu4_3 at 384 px).
 REFERENCE_GRAM_ENERGY = 1e-3
+
+
+def painting_weights(grams: dict[str, torch.Tensor], layers: Mapping[str, float]) -> torch.Tensor:
+    """(B,) factors on the style weight for paintings of (B, C, C) Gram matrices at ``layers``: paintings differ in
+    Gram energy (the layers' weighted mean square of Gram entries) by orders of magnitude, and one weight for all
+    would let a few drive every step. The shipped styles' hand-tuned weights fall about as the square root of their
+    energy rises (udnie's 2.3e-4 takes 1e5, mosaic's 3.2e-3 takes 2e4); so does this factor, within [1/4, 4]."""
+    energy = sum(weight * grams[name].float().pow(2).mean(dim=(1, 2)) for name, weight in layers.items())
+    return (REFERENCE_GRAM_ENERGY / energy.clamp(min=1e-12)).sqrt().clamp(0.25, 4.0)
 
 
 class _Gram(torch.autograd.Function):
@@ -180,8 +189,7 @@ class PerceptualLoss(nn.Module):
         ``style_ids`` (B,) gives each item's style; ``None`` means the first style for all. ``per_item`` adds
         ``style_per_item``, each item's weighted style loss (what ``style`` averages), for per-style logging.
         ``style_grams`` (:meth:`style_targets`) gives each item a painting of its own instead, each weighed
-        ``style_weight * REFERENCE_GRAM_ENERGY / <the painting's Gram energy>``: the shipped styles' hand-tuned
-        weights follow the same rule roughly (udnie's small Gram matrices take 1e5, mosaic's large ones 2e4).
+        ``style_weight`` times its :func:`painting_weights`.
         """
         if self.style_weights is None and style_grams is None:
             raise RuntimeError("PerceptualLoss.set_styles() must be called before computing the loss")
@@ -198,8 +206,7 @@ class PerceptualLoss(nn.Module):
         if style_grams is None:
             style_losses = self.style_weights[style_ids] * style_items
         else:  # paintings differ in Gram energy by orders of magnitude: each one's term relative to its own
-            energy = sum(weight * style_grams[name].pow(2).mean(dim=(1, 2)) for name, weight in self.style_layers.items())
-            style_losses = self.style_weight * REFERENCE_GRAM_ENERGY / energy.clamp(min=1e-8) * style_items
+            style_losses = self.style_weight * painting_weights(style_grams, self.style_layers) * style_items
         terms = {
             "content": self.content_weight * content_loss,
             "style": style_losses.mean(),

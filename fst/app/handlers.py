@@ -21,7 +21,7 @@ from fst.data.images import IMAGE_EXTENSIONS
 from fst.errors import FstError, one_line_reason
 from fst.inference.files import kind
 from fst.inference.video import VIDEO_EXTENSIONS, frame_size, stylized_frames
-from fst.models.mixing import chosen_style, style_label
+from fst.models.mixing import chosen_style, mix_parts, style_label
 from fst.options import AppOptions, TemporalOptions
 
 log = logging.getLogger(__name__)
@@ -167,16 +167,16 @@ class Handlers:
         if not self.model(model).card.arbitrary:
             return mix
         upload = uploaded(painting)
-        parts = [part.strip() for part in (_mix(mix) or (PAINTING if upload else "")).split(",") if part.strip()]
-        named = [part.partition(":")[0].strip() for part in parts]
-        if PAINTING in named:
+        spec = _mix(mix) or (PAINTING if upload else None)
+        parts = mix_parts(spec) if spec else []
+        if any(name == PAINTING for name, _ in parts):
             self._check(upload, "painting", ("image",), IMAGE_EXTENSIONS)
         known = set(self.model(model).styles) | {PAINTING}
-        for name in named:
+        for name, _ in parts:
             if name not in known:
                 raise FstError(f"style box: '{name}' is not one of this model's styles ({', '.join(sorted(known))}); "
                                f"'{PAINTING}' is the painting you upload")
-        return ",".join(f"{upload}{part[len(PAINTING):]}" if name == PAINTING else part for part, name in zip(parts, named))
+        return ",".join(f"{upload if name == PAINTING else name}:{weight}" for name, weight in parts) or None
 
     def _destination(self, source: Path, model: str, mix: str | None, suffix: str) -> Path:
         painted = style_label(self.model(model).card, _mix(mix))

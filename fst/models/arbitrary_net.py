@@ -18,7 +18,7 @@ import torchvision.transforms.v2.functional as TF
 from torch import nn
 
 from fst.losses.vgg import VGGFeatures
-from fst.models.conditional_net import ConditionalTransformerNet
+from fst.models.conditional_net import ConditionalTransformerNet, conditional_norms, copy_convolutions
 from fst.models.registry import register_architecture
 
 # The VGG16 layers the encoder describes a painting by: those of the shipped models' style loss.
@@ -35,6 +35,13 @@ def feature_statistics(features: dict[str, torch.Tensor]) -> torch.Tensor:
         flat = features[name].float().flatten(2)
         parts += [flat.mean(dim=2), flat.std(dim=2)]
     return torch.cat(parts, dim=1)
+
+
+def painting_statistics(vgg: VGGFeatures, paintings: torch.Tensor) -> torch.Tensor:
+    """(B, STATISTICS) of (B, 3, H, W) paintings in [0, 1], seen by a VGG16 with the encoder's weights (the style
+    encoder's own, or the loss's during training: the same ImageNet weights)."""
+    with torch.no_grad():
+        return feature_statistics(vgg(paintings, list(ENCODER_LAYERS)))
 
 
 def at_encoder_size(painting: torch.Tensor) -> torch.Tensor:
@@ -65,10 +72,9 @@ class StyleEncoder(nn.Module):
         self.register_buffer("statistics_std", torch.ones(STATISTICS))
         self.mlp = nn.Sequential(nn.Linear(STATISTICS, 512), nn.ReLU(inplace=True), nn.Linear(512, embedding_size))
 
-    @torch.no_grad()
     def statistics(self, paintings: torch.Tensor) -> torch.Tensor:
         """(B, STATISTICS) of (B, 3, H, W) paintings in [0, 1]."""
-        return feature_statistics(self.vgg(paintings, list(ENCODER_LAYERS)))
+        return painting_statistics(self.vgg, paintings)
 
     @torch.no_grad()
     def fit_normalization(self, statistics: torch.Tensor) -> None:
@@ -115,15 +121,19 @@ class ArbitraryStyleNet(ConditionalTransformerNet):
     @torch.no_grad()
     def encode(self, painting: torch.Tensor) -> torch.Tensor:
         """The (embedding_size + 1,) style vector of one (3, H, W) or (1, 3, H, W) painting in [0, 1], which
-        should have its long side at ENCODER_SIZE (fst.data.styles.load_painting)."""
+        should have its long side at ENCODER_SIZE (:func:`at_encoder_size`)."""
         batch = painting if painting.ndim == 4 else painting[None]
         return self.style_vector(self.style_encoder.statistics(batch.float()))[0]
+
+    @property
+    def transformer_options(self) -> dict:
+        """The options of its TransformerNet layout (width, residual blocks, upsampling, output activation)."""
+        return {k: v for k, v in self.config.items() if k not in ("embedding_size", "known_styles")}
 
     def one_style_network(self) -> nn.Module:
         from fst.models.transformer_net import TransformerNet
 
-        options = {k: v for k, v in self.config.items() if k not in ("embedding_size", "known_styles")}
-        return TransformerNet(norm="instance", **options)
+        return TransformerNet(norm="instance", **self.transformer_options)
 
 
 @torch.no_grad()
@@ -138,15 +148,11 @@ def start_from_multi_style(net: ArbitraryStyleNet, base: ConditionalTransformerN
     MLP is then fitted to give each base painting its one-hot embedding, and the corpus paintings the embedding 0
     (the base styles' mean): an untrained MLP would give them embeddings of any size, and wild scales.
     """
-    from fst.models.conditional_net import ConditionalInstanceNorm2d, _convolutions
-
     styles, size = base.num_styles, net.config["embedding_size"]
     if styles > size:
         raise ValueError(f"the base paints {styles} styles, more than the embedding's {size} dimensions")
-    for target, source in zip(_convolutions(net), _convolutions(base), strict=True):
-        target.load_state_dict(source.state_dict())
-    net_norms, base_norms = ([m for m in model.modules() if isinstance(m, ConditionalInstanceNorm2d)] for model in (net, base))
-    for target, source in zip(net_norms, base_norms, strict=True):
+    copy_convolutions(net, base)
+    for target, source in zip(conditional_norms(net), conditional_norms(base), strict=True):
         for name in ("scale", "shift"):
             rows, base_rows = getattr(target, name), getattr(source, name)
             mean = base_rows.mean(dim=0)
@@ -171,14 +177,9 @@ def to_multi_style(net: ArbitraryStyleNet, vectors: torch.Tensor) -> Conditional
     """A multi-style network that paints each of the (S, embedding_size + 1) style ``vectors`` exactly as ``net``
     does: the same convolutions, and each conditional norm's scale and shift rows those the vectors predict. An
     adaptation (experiment=adapt) from a model that paints any painting starts from here."""
-    from fst.models.conditional_net import ConditionalInstanceNorm2d, _convolutions
-
-    options = {k: v for k, v in net.config.items() if k not in ("embedding_size", "known_styles")}
-    plain = ConditionalTransformerNet(num_styles=len(vectors), **options)
-    for target, source in zip(_convolutions(plain), _convolutions(net), strict=True):
-        target.load_state_dict(source.state_dict())
-    norms = ([m for m in model.modules() if isinstance(m, ConditionalInstanceNorm2d)] for model in (plain, net))
-    for target, source in zip(*norms, strict=True):
+    plain = ConditionalTransformerNet(num_styles=len(vectors), **net.transformer_options)
+    copy_convolutions(plain, net)
+    for target, source in zip(conditional_norms(plain), conditional_norms(net), strict=True):
         target.scale.copy_(vectors @ source.scale)
         target.shift.copy_(vectors @ source.shift)
     return plain.eval()

@@ -135,6 +135,16 @@ def _convolutions(net: nn.Module) -> list[nn.Module]:
             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) and not name.startswith("style_encoder.")]
 
 
+def copy_convolutions(target: nn.Module, source: nn.Module) -> None:
+    """Every convolution of ``source`` into its twin in ``target`` (networks of the same layout, whatever their norms)."""
+    for into, out_of in zip(_convolutions(target), _convolutions(source), strict=True):
+        into.load_state_dict(out_of.state_dict())
+
+
+def conditional_norms(net: nn.Module) -> list[ConditionalInstanceNorm2d]:
+    return [m for m in net.modules() if isinstance(m, ConditionalInstanceNorm2d)]
+
+
 @torch.no_grad()
 def to_single_style(net: nn.Module, style: torch.Tensor) -> nn.Module:
     """The one-style network (TransformerNet for a ConditionalTransformerNet) that paints ``style`` (a (S,) vector
@@ -145,11 +155,10 @@ def to_single_style(net: nn.Module, style: torch.Tensor) -> nn.Module:
     """
     plain = net.one_style_network()
     plain_norms = [m for m in plain.modules() if isinstance(m, nn.InstanceNorm2d)]
-    conditional_norms = [m for m in net.modules() if isinstance(m, ConditionalInstanceNorm2d)]
-    for target, source in zip(_convolutions(plain), _convolutions(net), strict=True):
-        target.load_state_dict(source.state_dict())
-    style = style.to(conditional_norms[0].scale)
-    for target, source in zip(plain_norms, conditional_norms, strict=True):
+    norms = conditional_norms(net)
+    copy_convolutions(plain, net)
+    style = style.to(norms[0].scale)
+    for target, source in zip(plain_norms, norms, strict=True):
         target.weight.copy_(style @ source.scale)
         target.bias.copy_(style @ source.shift)
     return plain.eval()

@@ -26,7 +26,7 @@ def style_weights(spec: str | Mapping | None, names: list[str]) -> torch.Tensor:
         raise FstError(f"this model paints {len(names)} styles ({listed}); pick one with style=<name> or mix them, "
                        f"e.g. style={names[0]}:0.5,{names[-1]}:0.5")
     weights = torch.zeros(len(names))
-    for name, weight in _parts(spec):
+    for name, weight in mix_parts(spec):
         if name not in names:
             raise FstError(f"style={spec}: this model has no style '{name}'; its styles: {listed}")
         weights[names.index(name)] += _weight(spec, name, weight)
@@ -43,7 +43,7 @@ def describe_mix(weights: torch.Tensor, names: list[str]) -> str:
     return "+".join(f"{name}{round(100 * w)}" for name, w in used)
 
 
-def _parts(spec: str | Mapping) -> list[tuple[str, str]]:
+def mix_parts(spec: str | Mapping) -> list[tuple[str, str]]:
     """``a:0.3,b`` -> [("a", "0.3"), ("b", "1")]; a painting's path may hold colons of its own (``C:/art.jpg``)."""
     if isinstance(spec, Mapping):
         return [(str(name), str(weight)) for name, weight in spec.items()]
@@ -60,14 +60,16 @@ def _parts(spec: str | Mapping) -> list[tuple[str, str]]:
 def _paintings(card: ModelCard, spec: str | Mapping | None) -> list[tuple[str, bool, float]]:
     """The (name or painting file, whether it is a known style, weight) items of ``style=`` for a model that paints
     any painting, checked: each names a known style or an existing file, weights are >= 0 and not all zero."""
-    known = f"; its styles: {', '.join(card.style_names)}" if card.styles else ""
+    names = ", ".join(card.style_names)
     if spec is None or spec == "":
-        raise FstError(f"this model paints any painting: give one with style=path/to/painting.jpg{known.replace(';', ' or')}")
+        raise FstError("this model paints any painting: give one with style=path/to/painting.jpg"
+                       + (f" or one of its styles ({names})" if names else ""))
     items = []
-    for name, weight in _parts(spec):
+    for name, weight in mix_parts(spec):
         is_known = name in card.style_names
         if not is_known and not Path(name).expanduser().is_file():
-            raise FstError(f"style={spec}: '{name}' is neither a painting file nor a style of this model{known}")
+            raise FstError(f"style={spec}: '{name}' is neither a painting file nor a style of this model"
+                           + (f"; its styles: {names}" if names else ""))
         items.append((name, is_known, _weight(spec, name, weight)))
     if sum(w for _, _, w in items) <= 0:
         raise FstError(f"style={spec}: the weights are all zero; give at least one painting a positive weight")

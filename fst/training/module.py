@@ -22,7 +22,7 @@ from fst.errors import FstError
 from fst.hardware import device_name
 from fst.losses.perceptual import PerceptualLoss
 from fst.losses.stability import feature_difference, luminance_change, random_motion, temporal_difference
-from fst.models.arbitrary_net import ENCODER_LAYERS, ArbitraryStyleNet, feature_statistics
+from fst.models.arbitrary_net import ENCODER_LAYERS, ArbitraryStyleNet, feature_statistics, painting_statistics
 from fst.models.card import LossSpec, ModelCard, StyleSpec, TrainingRecord
 from fst.models.conditional_net import is_multi_style, is_per_style, keep_styles
 from fst.models.registry import architecture_of
@@ -176,10 +176,8 @@ class StyleTransferModule(pl.LightningModule):
         weights = [self.styles[index].style_weight for index in self.trained]
         self.criterion.set_styles([image.to(self.device) for image in self.style_images], weights)
         if self.arbitrary:  # the paintings it knows by name, as its encoder sees them (the loss's VGG is its VGG)
-            with torch.no_grad():
-                self.net.known_statistics.copy_(torch.cat([
-                    feature_statistics(self.criterion.vgg(image.to(self.device), list(ENCODER_LAYERS)))
-                    for image in self.style_images]))
+            statistics = [painting_statistics(self.criterion.vgg, image.to(self.device)) for image in self.style_images]
+            self.net.known_statistics.copy_(torch.cat(statistics))
 
     def on_train_start(self) -> None:
         self._started = time.monotonic()
@@ -239,8 +237,6 @@ class StyleTransferModule(pl.LightningModule):
     def _painting_losses(self, images: torch.Tensor, paintings: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """Each photo painted in the style the encoder reads off its painting, against that painting's Gram matrices
         (one pass of the loss's VGG gives both: the encoder's VGG holds the same weights)."""
-        if not self.arbitrary:
-            raise FstError("data.painting_dir trains a network that paints any painting: add experiment=arbitrary")
         grams, features = self.criterion.style_targets(paintings, list(ENCODER_LAYERS))
         vectors = self.net.style_vector(feature_statistics(features))
         stylized = self._run(images.contiguous(memory_format=self.memory_format), vectors.to(images.dtype))

@@ -23,11 +23,10 @@ from fst.hardware import cpu_has_fast_bf16
 from fst.losses.perceptual import PerceptualLoss
 from fst.messages import say
 from fst.models.arbitrary_net import (
-    ENCODER_LAYERS,
     ENCODER_SIZE,
     ArbitraryStyleNet,
     at_encoder_size,
-    feature_statistics,
+    painting_statistics,
     start_from_multi_style,
     to_multi_style,
 )
@@ -169,10 +168,9 @@ def start_arbitrary_network(cfg: DictConfig, net: torch.nn.Module, criterion: Pe
     base_paintings = [known_style_settings(name, cfg)["image"] for name in card.style_names]
 
     def statistics(files) -> torch.Tensor:
-        return torch.cat([feature_statistics(criterion.vgg(load_style_image(f, ENCODER_SIZE), list(ENCODER_LAYERS))) for f in files])
+        return torch.cat([painting_statistics(criterion.vgg, load_style_image(f, ENCODER_SIZE)) for f in files])
 
-    with torch.no_grad():
-        start_from_multi_style(net, base, statistics(base_paintings), statistics(sample))
+    start_from_multi_style(net, base, statistics(base_paintings), statistics(sample))
     say(f"starting from {cfg.start_from}'s {len(card.styles)} styles ({', '.join(card.style_names)})")
 
 
@@ -229,6 +227,8 @@ def _train(cfg: DictConfig) -> Path | None:
     styles = training_styles(cfg)
     datamodule = build(cfg.data)
     module = build_module(cfg, styles)
+    if getattr(datamodule, "painting_paths", None) and not module.arbitrary:
+        raise FstError("data.painting_dir trains a network that paints any painting: add experiment=arbitrary")
     if cfg.start_from:
         start_arbitrary_network(cfg, module.net, module.criterion, datamodule)
         module.shared_lr = cfg.optimizer.lr / 10  # trained convolutions take an adaptation's smaller steps

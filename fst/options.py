@@ -107,6 +107,8 @@ class TemporalOptions:
     scene_cut: float = option(0.3, "a frame with fewer reliable pixels than this fraction starts afresh (a cut, a "
                                    "flash)")
     scale: float = option(0.5, "the flow is estimated at this fraction of the frame size")
+    detail_sigma: float = option(3.0, "the blend keeps the strokes' contrast: detail finer than a blur of this sigma "
+                                      "(pixels) is restored to one frame's strength (0: a plain blend, softer)")
 
     def check(self) -> None:
         """TemporalBlend checks its arguments where it takes them."""

@@ -230,6 +230,25 @@ def test_blend_starts_afresh_at_a_scene_cut():
     assert blend.cuts == 1 and np.array_equal(after_cut, constant(0.5))
 
 
+def test_blend_keeps_the_strokes_contrast_that_plain_averaging_washes_out():
+    scene = texture(192, 128, seed=4)
+    rng = np.random.default_rng(0)
+    strokes = [np.clip(0.5 + 0.15 * rng.standard_normal((128, 192, 3)), 0, 1).astype(np.float32) for _ in range(2)]
+
+    def blended(detail_sigma: float) -> np.ndarray:
+        blend = TemporalBlend(strength=0.5, flow="dis", scene_cut=0.3, scale=1.0, detail_sigma=detail_sigma)
+        blend(scene, strokes[0])
+        return blend(scene, strokes[1])  # a still scene painted with other strokes
+
+    def detail(image: np.ndarray) -> float:
+        return float((image - cv2.GaussianBlur(image, (0, 0), 3)).std())
+
+    plain, kept = blended(0.0), blended(3.0)
+    assert detail(plain) < 0.8 * detail(strokes[1])  # averaging two frames' strokes lowers their contrast
+    assert abs(detail(kept) - detail(strokes[1])) < 0.1 * detail(strokes[1])  # restored to one frame's
+    assert np.abs(kept - strokes[0]).mean() < 0.8 * np.abs(strokes[1] - strokes[0]).mean()  # and still steadier
+
+
 def test_blend_checks_its_options():
     with pytest.raises(FstError, match="temporal.strength"):
         TemporalBlend(strength=1.0, flow="dis", scene_cut=0.3, scale=0.5)
@@ -237,6 +256,8 @@ def test_blend_checks_its_options():
         TemporalBlend(strength=0.5, flow="dis", scene_cut=0.3, scale=0)
     with pytest.raises(FstError, match="flow=nope"):
         TemporalBlend(strength=0.5, flow="nope", scene_cut=0.3, scale=0.5)
+    with pytest.raises(FstError, match="temporal.detail_sigma"):
+        TemporalBlend(strength=0.5, flow="dis", scene_cut=0.3, scale=0.5, detail_sigma=-1)
 
 
 # --- the temporal training loss ---

@@ -10,7 +10,15 @@ import torch
 import torch.nn.functional as F
 
 import fst
-from conftest import assert_one_line_error, compose_config, random_image, run_script, tiny_overrides, toy_card
+from conftest import (
+    assert_one_line_error,
+    compose_config,
+    random_image,
+    run_script,
+    save_toy_model,
+    tiny_overrides,
+    toy_card,
+)
 from fst.data.images import load_image
 from fst.errors import FstError
 from fst.losses.perceptual import REFERENCE_GRAM_ENERGY, gram_matrix, painting_weights
@@ -18,6 +26,7 @@ from fst.models import StyleSpec, load_style_model, read_card, save_style_model
 from fst.models.arbitrary_net import ENCODER_SIZE, STATISTICS, ArbitraryStyleNet, start_from_multi_style, to_multi_style
 from fst.models.conditional_net import ConditionalTransformerNet
 from fst.models.mixing import painting_style, style_label
+from fst.models.transformer_net import TransformerNet
 from fst.training.run import train
 
 OPTIONS = dict(width=0.25, num_residual_blocks=1, upsampling="nearest", output_activation="none")
@@ -142,6 +151,25 @@ def test_training_on_a_folder_of_paintings(tiny_data, paintings, tmp_path):
     header, *rows = (tmp_path / "csv" / "metrics.csv").read_text().splitlines()
     column = header.split(",").index("train/style")
     assert sum(1 for r in rows if r.split(",")[column]) == 4
+
+
+def test_anchor_steps_distil_the_named_styles_instead_of_drawing_paintings(tiny_data, paintings, tmp_path):
+    teacher = save_toy_model(TransformerNet(norm="instance", **OPTIONS), tmp_path / "tiny.safetensors", name="tiny", dtype="float32")
+    overrides = [*tiny_overrides(tiny_data, tmp_path / "run"), "model=arbitrary_style_net", "model.width=0.25",
+                 "model.num_residual_blocks=1", "model.embedding_size=4", f"data.painting_dir={paintings}",
+                 "data.painting_size=48", "styles=[{name: tiny, image: " + str(tiny_data / "styles" / "tiny.png") + "}]",
+                 f"teachers=[{teacher}]"]
+    logged = {}
+    for share in (0.0, 0.99):
+        train(compose_config("train", [*overrides, f"hydra.run.dir={tmp_path}/{share}", f"paths.output_dir={tmp_path}/{share}",
+                                       "anchor_styles=[tiny]", f"anchor_share={share}"]))
+        header, *rows = (tmp_path / str(share) / "csv" / "metrics.csv").read_text().splitlines()
+        column = header.split(",").index("train/distill") if "train/distill" in header else None
+        logged[share] = sum(1 for r in rows if column is not None and r.split(",")[column])
+    assert logged[0.0] == 0  # every step paints a corpus painting, which has no teacher
+    assert logged[0.99] >= 3  # (almost) every step distils the named style from its teacher
+    with pytest.raises(FstError, match="anchor_styles: nope"):
+        train(compose_config("train", [*overrides, "anchor_styles=[nope]", "anchor_share=0.5"]))
 
 
 def test_a_painting_folder_needs_a_network_that_paints_any_painting(tiny_data, paintings, tmp_path):

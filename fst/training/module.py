@@ -77,6 +77,9 @@ class StyleTransferModule(pl.LightningModule):
         teachers: trained one-style networks, one per style that trains, whose outputs the network also learns to match
             (``distill_weight`` times the mean squared difference): a dense target that trains a multi-style
             network from per-style models many times faster than the perceptual loss alone. None: no teachers.
+        anchors, anchor_share: of a network that paints any painting: the styles it must keep painting by name
+            (positions in ``styles``) and the share of training steps that draw them instead of corpus paintings,
+            as a multi-style network's steps do (distilled from their teachers where there are teachers).
         channels_last, compile, activation_checkpointing, check_finite_every_n_steps: the speed switches of
             ``performance.*`` (conf/trainer/default.yaml says what each does).
     """
@@ -99,6 +102,8 @@ class StyleTransferModule(pl.LightningModule):
         compile: bool,
         activation_checkpointing: bool,
         check_finite_every_n_steps: int,
+        anchors: tuple[int, ...] = (),
+        anchor_share: float = 0.0,
     ):
         super().__init__()
         self.trained = list(adapt.styles) if adapt else list(range(len(styles)))  # the styles training draws
@@ -121,6 +126,11 @@ class StyleTransferModule(pl.LightningModule):
         self.adapt = adapt
         self.teachers = nn.ModuleList(teachers).requires_grad_(False).eval() if teachers else None
         self.distill_weight = distill_weight
+        if anchors and not self.arbitrary:
+            raise FstError("anchor_styles keeps the named styles of a network that paints any painting: add experiment=arbitrary")
+        if not 0 <= anchor_share < 1:
+            raise FstError(f"anchor_share must be in [0, 1), got {anchor_share}")
+        self.anchors, self.anchor_share = tuple(anchors), anchor_share
         self.styles = list(styles)
         self.style_images = list(style_images)  # moved to the device in on_fit_start
         if adapt and not adapt.train_shared:
@@ -207,18 +217,23 @@ class StyleTransferModule(pl.LightningModule):
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
         self.skipped_files.update(batch["skipped"])
         images = batch["image"]
-        if len(self.trained) > 1:
+        paintings = batch.get("painting")
+        if paintings is not None and self.anchors and torch.rand(()) < self.anchor_share:
+            paintings = None  # a step for the styles it paints by name, which the corpus paintings would pull away
+            drawn = torch.randint(len(self.anchors), (len(images),))
+            style_ids = torch.tensor(self.anchors)[drawn].to(images.device)
+        elif len(self.trained) > 1:
             style_ids = torch.randint(len(self.trained), (len(images),), device=images.device)
         else:
             style_ids = torch.zeros(len(images), dtype=torch.long, device=images.device)
-        if "painting" in batch:  # a network that paints any painting: each photo with a painting of its own
-            losses, stylized = self._painting_losses(images, batch["painting"])
+        if paintings is not None:  # a network that paints any painting: each photo with a painting of its own
+            losses, stylized = self._painting_losses(images, paintings)
         elif self.criterion.temporal_weight > 0 or self.criterion.temporal_feature_weight > 0:
             losses, stylized = self._video_losses(images, style_ids)
         else:
             stylized = self(images, style_ids)
             losses = self.criterion(stylized, images, style_ids, per_item=len(self.trained) > 1)
-        if self.teachers is not None and "painting" not in batch:  # a painting's teacher is unknown
+        if self.teachers is not None and paintings is None and self.distill_weight > 0:  # a painting's is unknown
             losses["distill"] = self.distill_weight * (stylized.float() - self._teach(images, style_ids)).pow(2).mean()
             losses["total"] = losses["total"] + losses["distill"]
         total = losses.pop("total")

@@ -116,6 +116,8 @@ def build_module(cfg: DictConfig, styles: list[tuple[StyleSpec, torch.Tensor]]) 
         skip_nonfinite_batches=cfg.skip_nonfinite_batches,
         teachers=load_teachers(cfg.teachers, [spec for spec, _ in styles]) if cfg.teachers else None,
         distill_weight=cfg.distill_weight,
+        anchors=anchor_positions(cfg.anchor_styles, specs),
+        anchor_share=cfg.anchor_share,
         **cfg.performance,
     )
 
@@ -172,6 +174,15 @@ def start_arbitrary_network(cfg: DictConfig, net: torch.nn.Module, criterion: Pe
 
     start_from_multi_style(net, base, statistics(base_paintings), statistics(sample))
     say(f"starting from {cfg.start_from}'s {len(card.styles)} styles ({', '.join(card.style_names)})")
+
+
+def anchor_positions(names: list[str], styles: list[StyleSpec]) -> tuple[int, ...]:
+    """The positions of ``anchor_styles`` among the run's styles."""
+    known = [style.name for style in styles]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise FstError(f"anchor_styles: {unknown[0]} is not one of the run's styles ({', '.join(known)})")
+    return tuple(known.index(name) for name in names)
 
 
 def load_teachers(refs: list[str], styles: list[StyleSpec]) -> list[torch.nn.Module]:

@@ -347,9 +347,10 @@ def test_training_with_a_temporal_weight_logs_the_term_and_records_it(tiny_data,
 def test_the_temporal_experiment_fine_tunes_a_shipped_model_by_name():
     from fst.training.resume import check_resume_files
 
-    cfg = compose_config("train", ["experiment=temporal", "style=candy", "continue_from=candy"])
-    assert (cfg.loss.temporal_weight, cfg.run_name, cfg.trainer.max_steps) == (200, "temporal", 6000)
-    assert cfg.data.image_size == 256 and cfg.scheduler.T_max == 6000  # the zoo recipe, its cosine LR going on
+    cfg = compose_config("train", ["experiment=temporal", "style=candy"])
+    assert (cfg.loss.temporal_weight, cfg.run_name, cfg.trainer.max_steps) == (100, "temporal", 5500)
+    assert cfg.data.image_size == 256 and cfg.scheduler.T_max == 5500  # the zoo recipe, its cosine LR going on
+    assert cfg.continue_from == "candy" and list(cfg.teachers) == ["candy"] and cfg.distill_weight == 1000  # its own anchor
     check_resume_files(None, "candy")  # a shipped model's name is a model to continue from
     with pytest.raises(FstError, match="continue_from: style model not found"):
         check_resume_files(None, "no_such_style")

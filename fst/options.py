@@ -101,7 +101,7 @@ class TemporalOptions:
     optical flow of the input frames, is blended with the frame's own stylization where a forward-backward check
     finds the flow reliable. The arguments of :class:`fst.inference.temporal.TemporalBlend`."""
 
-    strength: float = option(0.3, "how much of the carried paint a reliable pixel keeps (0: each frame alone; "
+    strength: float = option(0.25, "how much of the carried paint a reliable pixel keeps (0: each frame alone; "
                                   "higher: steadier, blurrier)")
     flow: str = option("dis", "the optical flow: dis | dis_fast | farneback (OpenCV; no downloaded weights)")
     scene_cut: float = option(0.3, "a frame with fewer reliable pixels than this fraction starts afresh (a cut, a "

@@ -8,7 +8,7 @@ import gradio as gr
 from fst.app.gallery import StyleModel
 from fst.app.handlers import PAINTING, PHOTO_FORMATS, Handlers
 from fst.inference.video import VIDEO_EXTENSIONS
-from fst.options import AppOptions
+from fst.options import AppOptions, TemporalOptions
 
 # The gallery's scroll bar only when its thumbnails overflow it.
 CSS = "#styles .grid-wrap { overflow-y: auto; }"
@@ -83,7 +83,7 @@ def build_page(app: AppOptions, gallery: dict[str, StyleModel], handlers: Handle
                     with gr.Row(equal_height=True):
                         steady = gr.Checkbox(False, label="Steady paint along the optical flow (temporal=flow)",
                                              visible=app.temporal is not None, elem_id="steady")
-                        steadiness = gr.Slider(0, 0.95, value=app.temporal.strength if app.temporal else 0.3, step=0.05,
+                        steadiness = gr.Slider(0, 0.95, value=app.temporal.strength if app.temporal else TemporalOptions.strength, step=0.05,
                                                label="Steadiness", info="higher: steadier and blurrier strokes",
                                                visible=app.temporal is not None)
                         stylize_video = gr.Button("Stylize video", variant="primary", elem_id="stylize-video")

@@ -98,6 +98,20 @@ def test_stylize_takes_a_painting_file(model_file, paintings, tmp_path):
     assert (tmp_path / "out" / "photo.png").is_file()
 
 
+def test_evaluate_scores_each_painting_it_knows_by_name(model_file, paintings, tiny_data, tmp_path):
+    from fst.evaluation.measure import evaluate
+
+    for index, name in enumerate(["dots", "waves"]):
+        shutil.copy(paintings / f"painting{index}.png", tmp_path / f"{name}.png")
+    report = evaluate(compose_config("evaluate", [
+        f"paths.data_dir={tiny_data}", f"hydra.run.dir={tmp_path}/eval", f"output={tmp_path}/eval", f"ckpts={model_file}",
+        f"style_dir={tmp_path}", "vgg_weights.vgg16=random", "size=32", "device=cpu", "progress=false", "save_images=true"]))
+    rows = [line.split("|")[1].strip() for line in report.read_text().splitlines() if line.startswith("| arbitrary")]
+    assert rows[:2] == ["arbitrary: dots", "arbitrary: waves"]
+    dots, waves = (load_image(next((tmp_path / "eval" / "images" / f"arbitrary:_{name}").glob("*.jpg"))) for name in ("dots", "waves"))
+    assert (dots - waves).abs().mean() > 0.01  # each painted as its own painting's vector
+
+
 @pytest.mark.parametrize(("style", "fragments"), [
     ("no/such/painting.jpg", ["'no/such/painting.jpg' is neither a painting file nor a style", "dots, waves"]),
     (None, ["paints any painting", "style=path/to/painting.jpg"]),

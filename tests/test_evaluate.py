@@ -7,6 +7,7 @@ import dataclasses
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -134,7 +135,11 @@ def test_evaluate_reports_losses_ssim_and_time_with_a_gallery(tiny_data, tiny_mo
         assert float(row["content"]) >= 0 and float(row["style"]) > 0 and float(row["seconds"]) > 0
         assert -1 <= float(row["ssim"]) <= 1 and 0 < float(row["psnr"]) < 100
     gallery = Image.open(tmp_path / "gallery.jpg")
-    assert gallery.width == 3 * (32 + 4) + 4 and gallery.height > 2 * (32 + 4)  # photo + 2 models; header row
+    assert gallery.width == 3 * (32 + 4) + 4 and gallery.height > 3 * (32 + 4)  # photo + 2 models; header row
+    tiles = np.asarray(gallery.convert("L"), dtype=np.float32)
+    top = gallery.height - 3 * (32 + 4) - 4  # the paintings' row, under the header
+    assert tiles[top + 4 : top + 36, 4:36].mean() > 250  # no painting above the photos
+    assert tiles[top + 4 : top + 36, 40:72].std() > 5  # each model's painting above its column
     assert len(list((tmp_path / "images").rglob("*.jpg"))) == 4
 
 

@@ -30,6 +30,7 @@ from fst.inference.stylizer import Stylizer
 from fst.io import atomic_path, check_writable
 from fst.losses.perceptual import PerceptualLoss
 from fst.models.card import Evaluation, ModelCard, StyleSpec
+from fst.models.mixing import chosen_style
 from fst.models.serialization import load_style_model, update_card
 from fst.models.zoo import resolve_model
 from fst.optimization import optimize_image
@@ -87,13 +88,19 @@ def style_criterion(card: ModelCard, style: StyleSpec, path: Path, cfg: DictConf
     return criterion
 
 
+def painting_tile(cfg: DictConfig, style: str) -> torch.Tensor:
+    """The painting of ``style`` cropped as the eval photos are, for the gallery."""
+    return eval_transform(cfg.size)(open_rgb(find_style_image(cfg.style_dir, style)))
+
+
 def feed_forward_column(net, card: ModelCard, index: int, photos, criterion, cfg, device) -> Column:
     """The model's stylization of every photo in its ``index``-th style, scored."""
-    style, multi = card.styles[index], card.multi_style
-    weights = torch.nn.functional.one_hot(torch.tensor(index), len(card.styles)).float() if multi else None
+    style, several = card.styles[index], card.multi_style or card.arbitrary
+    weights = chosen_style(card, style.name, net=net)[0] if several else None
     stylizer = Stylizer(net, options_of(cfg, StylizeOptions), style=weights)
     stylizer(photos[0].unsqueeze(0))  # warm-up: first-call costs are not the model's speed
-    column = Column(f"{card.name}: {style.name}" if multi else card.name, "fst", card.training.steps, style, card)
+    column = Column(f"{card.name}: {style.name}" if several else card.name, "fst", card.training.steps, style, card,
+                    painting=painting_tile(cfg, style.name))
     for photo in photos:
         batch = photo.unsqueeze(0)
         started = time.perf_counter()
@@ -106,7 +113,7 @@ def feed_forward_column(net, card: ModelCard, index: int, photos, criterion, cfg
 
 def optimization_column(style: StyleSpec, photos, criterion, cfg, device) -> Column:
     opt = cfg.optimization
-    column = Column(f"{style.name} ({opt.optimizer})", "optimization", opt.steps, style)
+    column = Column(f"{style.name} ({opt.optimizer})", "optimization", opt.steps, style, painting=painting_tile(cfg, style.name))
     for photo in photos:
         batch = photo.unsqueeze(0).to(device)
         result = optimize_image(

@@ -26,6 +26,7 @@ class Column:
     steps: int
     style: StyleSpec
     card: ModelCard | None = None  # a model's card (how it was trained)
+    painting: torch.Tensor | None = None  # the painting it is scored against, cropped as the photos are
     images: list[torch.Tensor] = field(default_factory=list)
     rows: list[dict[str, float]] = field(default_factory=list)
 
@@ -34,8 +35,12 @@ class Column:
 
 
 def labelled_gallery(photos: list[torch.Tensor], columns: list[Column], padding: int = 4) -> Image.Image:
-    """Rows: eval photos; columns: the photo, then each model; a header row names the columns."""
+    """Rows: eval photos; columns: the photo, then each model; a header row names the columns and, where the
+    columns know their paintings, a row of them comes first."""
     rows = [[photo, *(c.images[index] for c in columns)] for index, photo in enumerate(photos)]
+    if any(c.painting is not None for c in columns):
+        blank = torch.ones_like(photos[0])
+        rows.insert(0, [blank, *(blank if c.painting is None else c.painting for c in columns)])
     return labelled_grid(rows, ["photo", *(c.name for c in columns)], padding=padding)
 
 

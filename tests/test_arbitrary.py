@@ -175,8 +175,10 @@ def test_anchor_steps_distil_the_named_styles_instead_of_drawing_paintings(tiny_
                  f"teachers=[{teacher}]"]
     logged = {}
     for share in (0.0, 0.99):
-        train(compose_config("train", [*overrides, f"hydra.run.dir={tmp_path}/{share}", f"paths.output_dir={tmp_path}/{share}",
-                                       "anchor_styles=[tiny]", f"anchor_share={share}"]))
+        export = train(compose_config("train", [*overrides, f"hydra.run.dir={tmp_path}/{share}",
+                                                f"paths.output_dir={tmp_path}/{share}", "anchor_styles=[tiny]", f"anchor_share={share}"]))
+        training = read_card(export).training
+        assert (training.teachers, training.distill_weight) == ((str(teacher),), 1000)  # the card keeps the recipe
         header, *rows = (tmp_path / str(share) / "csv" / "metrics.csv").read_text().splitlines()
         column = header.split(",").index("train/distill") if "train/distill" in header else None
         logged[share] = sum(1 for r in rows if column is not None and r.split(",")[column])

@@ -79,6 +79,12 @@ class TrainingRecord:
     seconds: float | None = None  # wall time summed over every resumed run
     hardware: str | None = None
     base: str | None = None  # the model it was adapted from, when it was (experiment=adapt)
+    teachers: tuple[str, ...] | None = None  # the models it was distilled from, one per style (teachers=...)
+    distill_weight: float | None = None  # the weight of their term
+
+    def __post_init__(self):
+        if self.teachers is not None:  # a JSON list when read back
+            object.__setattr__(self, "teachers", tuple(self.teachers))
 
     @property
     def images_seen(self) -> int | None:

@@ -77,6 +77,7 @@ class StyleTransferModule(pl.LightningModule):
         teachers: trained one-style networks, one per style that trains, whose outputs the network also learns to match
             (``distill_weight`` times the mean squared difference): a dense target that trains a multi-style
             network from per-style models many times faster than the perceptual loss alone. None: no teachers.
+            ``teacher_names`` (names or files) go into the card.
         anchors, anchor_share: of a network that paints any painting: the styles it must keep painting by name
             (positions in ``styles``) and the share of training steps that draw them instead of corpus paintings,
             as a multi-style network's steps do (distilled from their teachers where there are teachers).
@@ -104,6 +105,7 @@ class StyleTransferModule(pl.LightningModule):
         check_finite_every_n_steps: int,
         anchors: tuple[int, ...] = (),
         anchor_share: float = 0.0,
+        teacher_names: tuple[str, ...] = (),
     ):
         super().__init__()
         self.trained = list(adapt.styles) if adapt else list(range(len(styles)))  # the styles training draws
@@ -126,6 +128,7 @@ class StyleTransferModule(pl.LightningModule):
         self.adapt = adapt
         self.teachers = nn.ModuleList(teachers).requires_grad_(False).eval() if teachers else None
         self.distill_weight = distill_weight
+        self.teacher_names = tuple(teacher_names)  # as the run named them, for the card
         if anchors and not self.arbitrary:
             raise FstError("anchor_styles keeps the named styles of a network that paints any painting: add experiment=arbitrary")
         if not 0 <= anchor_share < 1:
@@ -447,6 +450,8 @@ class StyleTransferModule(pl.LightningModule):
             seconds=round(self.train_seconds()),
             hardware=(f"{world}x " if world > 1 else "") + device_name(trainer.strategy.root_device),
             base=self.adapt.base if self.adapt else self.continued_base,
+            teachers=self.teacher_names or None,
+            distill_weight=self.distill_weight if self.teacher_names else None,
         )
         return ModelCard(
             name=self.name,

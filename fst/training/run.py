@@ -115,6 +115,7 @@ def build_module(cfg: DictConfig, styles: list[tuple[StyleSpec, torch.Tensor]]) 
         num_samples=cfg.num_samples,
         skip_nonfinite_batches=cfg.skip_nonfinite_batches,
         teachers=load_teachers(cfg.teachers, [spec for spec, _ in styles]) if cfg.teachers else None,
+        teacher_names=tuple(str(ref) for ref in cfg.teachers or ()),
         distill_weight=cfg.distill_weight,
         anchors=anchor_positions(cfg.anchor_styles, specs),
         anchor_share=cfg.anchor_share,

@@ -46,6 +46,9 @@ def small(words: list[str]) -> list[str]:
         extra = [e for e in extra if not e.startswith("model.")]  # the base brings its network
     if any(w.startswith("styles=") or w == "experiment=multi_style" for w in words):
         extra = [e for e in extra if not e.startswith("style.")]  # each style its own painting size
+    if "experiment=temporal" in words and not any(w.startswith("continue_from=") for w in words):
+        # a shipped model by name: its own network, fine-tuned two steps past its 5 000
+        extra = [e for e in extra if not e.startswith("model.")] + ["trainer.max_steps=5002"]
     return list(extra)
 
 

@@ -248,7 +248,6 @@ class TrainSchema(Schema):
             "adapt_shared_lr is the shared weights' LR when they train too: add adapt_all=true (or drop adapt_shared_lr)",
         )
         _require(self.distill_weight >= 0, f"distill_weight must be >= 0, got {self.distill_weight}")
-        _require(0 <= self.anchor_share < 1, f"anchor_share must be in [0, 1), got {self.anchor_share}")
         _require(self.num_samples >= 0, f"num_samples must be >= 0, got {self.num_samples}")
         max_steps = self.trainer.get("max_steps") if isinstance(self.trainer, dict) else None
         whole = isinstance(max_steps, int) and not isinstance(max_steps, bool)

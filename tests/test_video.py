@@ -3,6 +3,7 @@ temporal training loss; the video benchmark's clips and warping error."""
 
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 
 import av
@@ -29,6 +30,7 @@ from fst.inference.temporal import TemporalBlend, consistent, gray, optical_flow
 from fst.inference.video import stylized_frames
 from fst.losses.stability import feature_difference, luminance, luminance_change, random_motion, temporal_difference
 from fst.models import read_card
+from fst.options import TemporalOptions
 from fst.training.run import train
 
 
@@ -124,6 +126,16 @@ def test_temporal_none_is_each_frame_stylized_alone(net):
 
 def test_the_default_is_temporal_none():
     assert not compose_config("stylize", ["ckpt=x", "input=y"]).get("temporal")
+
+
+def test_the_video_paths_defaults_come_from_the_config():
+    """temporal=flow's settings are TemporalOptions' defaults, and TemporalBlend runs with what the config gives."""
+    defaults = dataclasses.asdict(TemporalOptions())
+    assert dict(compose_config("stylize", ["ckpt=x", "input=y", "temporal=flow"]).temporal) == defaults
+    changed = compose_config("stylize", ["ckpt=x", "input=y", "temporal=flow", "temporal.strength=0.4"]).temporal
+    blend = TemporalBlend(**changed)
+    assert (blend.strength, blend.scene_cut, blend.scale, blend.detail_sigma) == (
+        0.4, defaults["scene_cut"], defaults["scale"], defaults["detail_sigma"])
 
 
 @pytest.mark.slow

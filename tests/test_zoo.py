@@ -156,3 +156,13 @@ def test_the_adapted_model_stylizes_by_name(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     # its own default folder, apart from the shipped the_scream's stylized/the_scream/
     assert (tmp_path / "stylized" / "adapted" / "the_scream" / "photo.jpg").is_file()
+
+
+def test_unfinished_trainings_in_checkpoints_progress_are_not_models(tmp_path, monkeypatch):
+    from fst.models import zoo
+
+    for name in ("candy.safetensors", "adapted/udnie.safetensors", "progress/half_trained.safetensors"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    monkeypatch.setattr(zoo, "CHECKPOINTS_DIR", tmp_path)
+    assert list(zoo.shipped_models()) == ["candy", "adapted/udnie"]

@@ -18,9 +18,11 @@ METRICS = ("content", "style", "ssim", "psnr", "seconds")  # the evaluation figu
 
 def shipped_models() -> dict[str, Path]:
     """The models that ship with fst, by name: the file's stem, or ``<folder>/<stem>`` for one in a subfolder (the
-    adapted models of ``checkpoints/adapted/``, which share their styles' names with the zoo's)."""
+    adapted models of ``checkpoints/adapted/``, which share their styles' names with the zoo's). Not
+    ``checkpoints/progress/``: the unfinished trainings kept there are no models to offer."""
     top = {path.stem: path for path in sorted(CHECKPOINTS_DIR.glob("*.safetensors"))}
-    return top | {f"{path.parent.name}/{path.stem}": path for path in sorted(CHECKPOINTS_DIR.glob("*/*.safetensors"))}
+    return top | {f"{path.parent.name}/{path.stem}": path for path in sorted(CHECKPOINTS_DIR.glob("*/*.safetensors"))
+                  if path.parent.name != "progress"}
 
 
 def resolve_model(ref: str | Path, option: str = "ckpt") -> Path:

@@ -18,13 +18,15 @@ from conftest import (
     toy_card,
 )
 from fst.config import build
+from fst.errors import FstError
 from fst.export.formats import export_onnx
 from fst.export.quantize import quantize_onnx
 from fst.inference import onnx_runtime
 from fst.models import load_style_model, read_card, save_style_model
+from fst.models.card import StyleSpec
 from fst.models.conditional_net import add_styles, to_single_style
 from fst.models.light_net import ConditionalLightNet, LightNet
-from fst.training.run import train
+from fst.training.run import load_teachers, train
 
 NAMES = ["starry", "wave", "scream"]
 
@@ -128,6 +130,25 @@ def test_a_conditional_light_network_trains_several_styles_from_their_teachers(t
         header = f.readline().strip().split(",")
     assert {"val/style_vs_teacher/a", "val/style_vs_teacher/b", "val/content_vs_teacher/a"} <= set(header)
     assert read_card(export).network["channels"] == [32, 128]
+
+
+def test_a_multi_style_model_teaches_each_of_its_styles_as_its_one_style_network(tmp_path):
+    net = light_net(conditional=True)
+    card = toy_card(net, "trio").replace(styles=tuple(toy_card(net, n).styles[0] for n in NAMES))
+    trio = save_style_model(net, tmp_path / "trio.safetensors", card, dtype="float32")
+    image = torch.rand(1, 3, 40, 56)
+    wanted = [StyleSpec("scream"), StyleSpec("starry")]  # a run of some of its styles, in another order
+    teachers = load_teachers([str(trio)], wanted)
+    assert [type(t) for t in teachers] == [LightNet, LightNet]
+    for teacher, index in zip(teachers, (2, 0)):
+        with torch.no_grad():
+            torch.testing.assert_close(teacher(image), net(image, one_hot(index)[None]), atol=1e-5, rtol=1e-4)
+    with pytest.raises(FstError, match=r"teachers\[0\] .* paints starry\+wave\+scream, not the style udnie"):
+        load_teachers([str(trio)], [StyleSpec("udnie"), StyleSpec("starry")])
+    plain = net.one_style_network()
+    one = save_style_model(plain, tmp_path / "one.safetensors", toy_card(plain, "one"), dtype="float32")
+    with pytest.raises(FstError, match="teachers: 1 models for 2 styles"):  # a one-style model teaches one style
+        load_teachers([str(one)], [StyleSpec("one"), StyleSpec("starry")])
 
 
 def test_light_networks_export_to_onnx_and_int8(tmp_path):

@@ -31,7 +31,8 @@ from fst.models.arbitrary_net import (
     to_multi_style,
 )
 from fst.models.card import StyleSpec
-from fst.models.conditional_net import add_styles
+from fst.models.conditional_net import add_styles, is_multi_style, to_single_style
+from fst.models.mixing import chosen_style
 from fst.models.serialization import load_style_model
 from fst.models.zoo import resolve_model
 from fst.training.callbacks import ExportStyleModel
@@ -187,15 +188,23 @@ def anchor_positions(names: list[str], styles: list[StyleSpec]) -> tuple[int, ..
 
 
 def load_teachers(refs: list[str], styles: list[StyleSpec]) -> list[torch.nn.Module]:
-    """The one-style models to distil from, one per style and in the styles' order (names or files)."""
+    """The one-style models to distil from, one per style and in the styles' order (names or files).
+
+    A multi-style model teaches each of its styles through the one-style network it holds for it: one such model
+    (``teachers=[multi_style]``) teaches every style of the run, which is how a multi-style model anchors itself.
+    """
+    loaded = {str(ref): load_style_model(resolve_model(ref, option=f"teachers[{index}]")) for index, ref in enumerate(refs)}
+    if len(refs) == 1 and is_multi_style(loaded[str(refs[0])][0]):
+        refs = list(refs) * len(styles)
     if len(refs) != len(styles):
         raise FstError(f"teachers: {len(refs)} models for {len(styles)} styles; give one per style, in order")
     teachers = []
     for index, (ref, style) in enumerate(zip(refs, styles)):
-        net, card = load_style_model(resolve_model(ref, option=f"teachers[{index}]"))
-        if card.style_names != [style.name]:
-            raise FstError(f"teachers[{index}] ({ref}) paints {card.name}, not the style {style.name}; order them as styles")
-        teachers.append(net)
+        net, card = loaded[str(ref)]
+        if style.name not in card.style_names:
+            raise FstError(f"teachers[{index}] ({ref}) paints {'+'.join(card.style_names)}, not the style {style.name}; "
+                           "order them as styles")
+        teachers.append(to_single_style(net, chosen_style(card, style.name, net=net)[0]) if is_multi_style(net) else net)
     return teachers
 
 

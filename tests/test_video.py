@@ -4,6 +4,7 @@ temporal training loss; the video benchmark's clips and warping error."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from fractions import Fraction
 
 import av
@@ -422,3 +423,8 @@ def test_video_benchmark_writes_its_table_and_strip(ckpt, tiny_data, tmp_path):
     for method in ("| per-frame |", "| flow 0.5 |", "| temporal model |", "| temporal model + flow 0.5 |"):
         assert method in report
     assert Image.open(tmp_path / "bench" / "strip.jpg").size[0] == 5 * 164
+    measured = json.loads((tmp_path / "bench" / "results.json").read_text())["methods"]
+    assert list(measured) == ["per-frame", "flow 0.5", "temporal model", "temporal model + flow 0.5"]
+    # the same model per frame twice: the same paint, so the same losses
+    assert measured["temporal model"]["style"] == pytest.approx(measured["per-frame"]["style"], rel=1e-4)
+    assert all(m["warping_error"] > 0 and m["fps"] > 0 for m in measured.values())

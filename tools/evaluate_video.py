@@ -1,6 +1,6 @@
 """Benchmark video stylization on a synthetic clip made from real photos: temporal warping error (Lai et al. 2018),
 per-frame content and style losses, and frames per second, for per-frame stylization, flow-based consistency
-(temporal=flow), a temporally trained model, and both together. Writes a markdown table and a strip of frames
+(temporal=flow), a temporally trained model, and both together. Writes a markdown table, its numbers (results.json) and a strip of frames
 cropped around the moving object (not a test: it prints numbers).
 
     FST_DATA_DIR=../shared/data FST_VGG_WEIGHTS=../shared/weights/vgg16_features.safetensors \\
@@ -13,6 +13,7 @@ benchmark does not grade the blending with its own yardstick.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
 
@@ -127,6 +128,10 @@ def main() -> None:
     report = "\n".join(lines)
     print(report)
     (args.output / "report.md").write_text(report + "\n\n![frames](strip.jpg)\n")
+    measured = {r.name: {"warping_error": r.warping_error, "content": r.content, "style": r.style, "fps": r.fps, "cuts": r.cuts}
+                for r in results}
+    (args.output / "results.json").write_text(json.dumps({"ckpt": args.ckpt, "temporal_ckpt": args.temporal_ckpt,
+                                                          "device": device.type, "methods": measured}, indent=1))
     times = [clip.cut // 4, clip.cut // 2, clip.cut - 2, clip.cut + 1]
     strip(clip, results, times, args.output / "strip.jpg")
     print(f"wrote {args.output / 'report.md'} and {args.output / 'strip.jpg'}")

@@ -407,6 +407,26 @@ def test_warping_error_is_small_for_steady_paint_and_large_for_flicker():
     assert flickering > 5 * steady
 
 
+def test_the_video_table_gives_each_style_and_the_mean_as_ratios_of_todays_model(tmp_path):
+    def method(warp, style, content, fps):
+        return {"warping_error": warp, "style": style, "content": content, "fps": fps, "cuts": None}
+
+    for name, scale in (("candy", 1.0), ("udnie", 2.0)):
+        methods = {"per-frame": method(0.010 * scale, 2.0 * scale, 5.0, 20.0),
+                   "temporal model": method(0.009 * scale, 2.1 * scale, 5.0, 20.0),
+                   "temporal model + flow 0.25": method(0.005 * scale, 2.2 * scale, 5.5, 16.0)}
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.json").write_text(json.dumps({"ckpt": name, "methods": methods}))
+    result = run_script("video_table.py", str(tmp_path / "candy"), str(tmp_path / "udnie"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[2] == "| candy | 10.00, 2.000, 5.000, 20.0 | 0.90x, +5.0%, +0.0%, 1.00x | 0.50x, +10.0%, +10.0%, 0.80x |"
+    assert lines[3].startswith("| udnie | 20.00, 4.000, 5.000, 20.0 | 0.90x, +5.0%")
+    assert lines[4] == "| **mean of 2** | | 0.90x, +5.0%, +0.0%, 1.00x | 0.50x, +10.0%, +10.0%, 0.80x |"
+    missing = run_script("video_table.py", str(tmp_path / "candy"), "--strength", "0.35")
+    assert missing.returncode != 0 and "no temporal model + flow 0.35" in missing.stderr and "Traceback" not in missing.stderr
+
+
 @pytest.mark.slow
 def test_video_benchmark_writes_its_table_and_strip(ckpt, tiny_data, tmp_path):
     photos = []

@@ -220,6 +220,7 @@ def test_the_report_puts_a_style_that_several_models_paint_side_by_side():
     multi = card.replace(name="duo", styles=(StyleSpec("a"), StyleSpec("b")))
     heavier = card.replace(name="a_heavy", loss=dataclasses.replace(card.loss, style_weight=2 * card.loss.style_weight))
     other_layer = card.replace(name="a_deep", loss=dataclasses.replace(card.loss, content_layer="relu4_3"))
+    for_video = card.replace(name="a_video", loss=dataclasses.replace(card.loss, temporal_weight=100.0, tv_weight=1e-5))
 
     def column(name, style, model_card, content, style_loss):
         return Column(name, "fst", 7, StyleSpec(style), model_card, rows=[{"content": content, "style": style_loss, "ssim": 0.5, "psnr": 10.0, "seconds": 0.1}])
@@ -227,6 +228,7 @@ def test_the_report_puts_a_style_that_several_models_paint_side_by_side():
     columns = [
         column("duo: a", "a", multi, 11.5, 1.8), column("duo: b", "b", multi, 3.0, 3.0),
         column("a", "a", card, 10.0, 2.0), column("a_heavy", "a", heavier, 5.0, 5.0), column("a_deep", "a", other_layer, 1.0, 1.0),
+        column("a_video", "a", for_video, 9.0, 2.2),
     ]
     report = markdown_report(columns, "setting")
     section = report.split("Styles that several models paint")[1].split("How the models were trained")[0]
@@ -235,6 +237,7 @@ def test_the_report_puts_a_style_that_several_models_paint_side_by_side():
         ["a", "duo: a", "11.500", "1.800", "+15.0 %", "-10.0 %"],
         ["a", "a", "10.000", "2.000", "reference", "reference"],
         ["a", "a_heavy", "5.000", "2.500", "-50.0 %", "+25.0 %"],  # its style term is linear in its weight: halved
+        ["a", "a_video", "9.000", "2.200", "-10.0 %", "+10.0 %"],  # terms the photos are not scored on do not count
     ]  # b has one model only; a_deep's losses are on another scale
     assert "scored here with the reference's: a_heavy." in report
     assert "Not compared (trained with another loss definition for that style): a_deep." in report

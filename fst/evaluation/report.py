@@ -134,12 +134,14 @@ def comparison_table(columns: list[Column]) -> list[str]:
 
 
 SCALED_TERMS = {"content": "content_weight", "style": "style_weight"}  # metric: the loss option it is linear in
+UNSCORED_TERMS = ("tv_weight", "temporal_weight", "temporal_feature_weight", "temporal_luminance", "temporal_both_frames")
 
 
 def loss_definition(column: Column) -> tuple[dict, int | None]:
     """What a style's loss values depend on, beyond the (non-zero) weights of the terms: the loss options and the
-    painting's size."""
-    options = column.card.loss.for_style(column.style)
+    painting's size. The terms the report does not score (total variation, video stability) do not count: a model
+    trained for video is compared with today's on photos."""
+    options = {k: v for k, v in column.card.loss.for_style(column.style).items() if k not in UNSCORED_TERMS}
     return {k: v == 0 if k in SCALED_TERMS.values() else v for k, v in options.items()}, column.style.size
 
 

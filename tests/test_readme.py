@@ -42,13 +42,16 @@ SMALL = {
 def small(words: list[str]) -> list[str]:
     """SMALL's options for a command, less those its own options leave nothing to (train refuses them there)."""
     extra = SMALL[command_name(words)]
-    if any(w.startswith("base=") or w == "experiment=adapt" for w in words):
-        extra = [e for e in extra if not e.startswith("model.")]  # the base brings its network
-    if any(w.startswith("styles=") or w == "experiment=multi_style" for w in words):
+    own_network = ("experiment=adapt", "experiment=multi_style_fast", "experiment=temporal_multi_style")
+    if any(w.startswith("base=") or w in own_network for w in words):
+        extra = [e for e in extra if not e.startswith("model.")]  # the base or the preset brings its network
+    if any(w.startswith("styles=") or w in ("experiment=multi_style", *own_network[1:]) for w in words):
         extra = [e for e in extra if not e.startswith("style.")]  # each style its own painting size
     if "experiment=temporal" in words and not any(w.startswith("continue_from=") for w in words):
         # a shipped model by name: its own network, fine-tuned two steps past its 5 000
         extra = [e for e in extra if not e.startswith("model.")] + ["trainer.max_steps=5002"]
+    if "experiment=temporal_multi_style" in words:  # multi_style, two steps past its 3 500
+        extra += ["trainer.max_steps=3502"]
     return list(extra)
 
 

@@ -122,7 +122,9 @@ def test_temporal_none_is_each_frame_stylized_alone(net):
     expected = [x.mul(255).round().clamp(0, 255).byte().permute(1, 2, 0).numpy() for x in alone]
     for blend in (None, TemporalBlend(strength=0.0, flow="dis", scene_cut=0.3, scale=0.5)):
         outputs = list(stylized_frames(iter(frames), stylizer, batch_size=2, size=(30, 40), blend=blend))
-        assert all(np.array_equal(a, b) for a, b in zip(outputs, expected, strict=True))
+        # a batch of two may round a few values apart from one frame alone (the CPU's kernels depend on the batch
+        # size): a level at most, where any blend of two frames moves pixels by tens
+        assert all(np.abs(a.astype(int) - b).max() <= 1 for a, b in zip(outputs, expected, strict=True))
 
 
 def test_the_default_is_temporal_none():

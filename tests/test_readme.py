@@ -43,9 +43,10 @@ def small(words: list[str]) -> list[str]:
     """SMALL's options for a command, less those its own options leave nothing to (train refuses them there)."""
     extra = SMALL[command_name(words)]
     own_network = ("experiment=adapt", "experiment=multi_style_fast", "experiment=temporal_multi_style")
+    own_styles = ("experiment=multi_style", "experiment=multi_style_fast", "experiment=temporal_multi_style")
     if any(w.startswith("base=") or w in own_network for w in words):
         extra = [e for e in extra if not e.startswith("model.")]  # the base or the preset brings its network
-    if any(w.startswith("styles=") or w in ("experiment=multi_style", *own_network[1:]) for w in words):
+    if any(w.startswith("styles=") or w in own_styles for w in words):
         extra = [e for e in extra if not e.startswith("style.")]  # each style its own painting size
     if "experiment=temporal" in words and not any(w.startswith("continue_from=") for w in words):
         # a shipped model by name: its own network, fine-tuned two steps past its 5 000

@@ -1,7 +1,8 @@
 """Benchmark video stylization on a synthetic clip made from real photos: temporal warping error (Lai et al. 2018),
 per-frame content and style losses, and frames per second, for per-frame stylization, flow-based consistency
-(temporal=flow), a temporally trained model, and both together. Writes a markdown table, its numbers (results.json) and a strip of frames
-cropped around the moving object (not a test: it prints numbers).
+(temporal=flow), a temporally trained model, and both together. Writes a markdown table, its numbers
+(results.json, for tools/video_table.py) and a strip of frames cropped around the moving object (not a test: it
+prints numbers).
 
     FST_DATA_DIR=../shared/data FST_VGG_WEIGHTS=../shared/weights/vgg16_features.safetensors \\
         python tools/evaluate_video.py --ckpt candy --temporal-ckpt runs/candy/temporal/candy.safetensors --strengths 0.3 0.5 0.8
@@ -134,7 +135,7 @@ def main() -> None:
                                                           "device": device.type, "methods": measured}, indent=1))
     times = [clip.cut // 4, clip.cut // 2, clip.cut - 2, clip.cut + 1]
     strip(clip, results, times, args.output / "strip.jpg")
-    print(f"wrote {args.output / 'report.md'} and {args.output / 'strip.jpg'}")
+    print(f"wrote {args.output / 'report.md'}, {args.output / 'results.json'} and {args.output / 'strip.jpg'}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 each style, today's model per frame (warping error, style and content loss, frames/s), then the model retrained
 for video per frame and the video path (the retrained model with temporal=flow) as ratios of it, and their mean.
 
-    python tools/video_table.py /work/exp/video_check/* --strength 0.25 > table.md
+    python tools/video_table.py video_check/candy video_check/udnie --strength 0.25 > table.md
 """
 
 from __future__ import annotations
@@ -53,8 +53,11 @@ def table(found: list[tuple[str, dict, list[float], list[float]]], strength: flo
         today = f"{1000 * base['warping_error']:.2f}, {base['style']:.3f}, {base['content']:.3f}, {base['fps']:.1f}"
         lines.append(f"| {style} | {today} | {relative(retrained)} | {relative(video_path)} |")
     if len(found) > 1:
-        mean = [[sum(r[i][k] for r in found) / len(found) for k in range(len(COLUMNS))] for i in (2, 3)]
-        lines.append(f"| **mean of {len(found)}** | | {relative(mean[0])} | {relative(mean[1])} |")
+        def mean(values: list[list[float]]) -> list[float]:
+            return [sum(column) / len(values) for column in zip(*values)]
+
+        retrained, video_path = mean([r[2] for r in found]), mean([r[3] for r in found])
+        lines.append(f"| **mean of {len(found)}** | | {relative(retrained)} | {relative(video_path)} |")
     return "\n".join(lines)
 
 

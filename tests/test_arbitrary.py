@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 import fst
 from conftest import (
@@ -19,6 +21,7 @@ from conftest import (
     tiny_overrides,
     toy_card,
 )
+from fst.data.datamodule import eval_transform
 from fst.data.images import load_image
 from fst.errors import FstError
 from fst.losses.perceptual import REFERENCE_GRAM_ENERGY, gram_matrix, painting_weights
@@ -97,6 +100,34 @@ def test_stylize_takes_a_painting_file(model_file, paintings, tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "photo.png").is_file()
 
+
+
+def test_the_figures_script_paints_a_gallery_row_per_painting_file(model_file, paintings, tmp_path):
+    photo = tmp_path / "photo.png"
+    random_image((48, 40), seed=5).save(photo)
+    # paintings far apart (flat dark, and noise), so that even an untrained encoder tells them apart
+    Image.new("RGB", (60, 50), (20, 10, 40)).save(tmp_path / "dark.png")
+    files = [str(tmp_path / "dark.png"), str(paintings / "painting0.png")]
+    result = run_script("multi_style_figures.py", "--ckpt", str(model_file), "--photos", str(photo), "--size", "32",
+                        "--styles", *files, "dots", "--gallery", "gallery.png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    gallery = np.asarray(Image.open(tmp_path / "gallery.png").convert("RGB"), dtype=np.float32) / 255
+    cell, header = 32 + 4, 16  # a 32 px tile and its padding; the column names above the grid
+    assert gallery.shape[0] == header + 4 * cell + 4  # the photo's row, then the two paintings and the known style
+    # each row's painted photo (second column) is the photo in that row's style: nearest to its own expectation
+    net, card = load_style_model(model_file)
+    x = eval_transform(32)(Image.open(photo))
+    with torch.no_grad():
+        expected = [net(x[None], painting_style(net, card, spec)[0][None])[0].clamp(0, 1).permute(1, 2, 0).numpy()
+                    for spec in (*files, "dots")]
+    top = [gallery.shape[0] - (3 - row) * cell for row in range(3)]  # rows 1 to 3, left of the bottom padding
+    painted = [gallery[y:y + 32, -cell:-4] for y in top]
+    for row, image in enumerate(painted):
+        differences = [np.abs(image - e).mean() for e in expected]
+        assert np.argmin(differences) == row, differences
+    result = run_script("multi_style_figures.py", "--ckpt", str(model_file), "--photos", str(photo),
+                        "--styles", "nowhere.jpg", "--gallery", "g.png", cwd=tmp_path)
+    assert_one_line_error(result, "nowhere.jpg", "neither a painting file nor a style")
 
 def test_evaluate_scores_each_painting_it_knows_by_name(model_file, paintings, tiny_data, tmp_path):
     from fst.evaluation.measure import evaluate

@@ -4,12 +4,14 @@ one-style models of its styles (writes JPEGs).
     python tools/multi_style_figures.py --ckpt multi_style --photos a.jpg b.jpg c.jpg --gallery docs/multi_style_gallery.jpg
     python tools/multi_style_figures.py --ckpt multi_style --photos a.jpg --mix starry_night great_wave --strip docs/multi_style_mix.jpg
     python tools/multi_style_figures.py --ckpt multi_style_fast --photos a.jpg b.jpg --side-by-side docs/light_side_by_side.jpg
+    python tools/multi_style_figures.py --ckpt arbitrary --photos a.jpg b.jpg --styles art/*.jpg --gallery gallery.jpg
 
-The gallery has a row per style: its painting (from --style-dir, where it is there) and each photo in that style.
+The gallery has a row per style (--styles, or every style of the model): its painting (from --style-dir, where it
+is there) and each photo in that style. A model that paints any painting also takes painting files as --styles.
 The strip is one photo painted from the first style of --mix to the second in --steps steps (weights 1:0, 0.75:0.25,
 ... 0:1), the mixes `stylize style=a:0.75,b:0.25` paints. The side-by-side picture has a row per style: its painting,
 then each photo painted by the shipped one-style model of that style and by this model. Photos are resized (short
-side) and centre-cropped to --size.
+side) and centre-cropped to --size. Each picture is written in the format of its name's suffix.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import os
 from pathlib import Path
 
 import torch
+from PIL import Image
 
 from fst.commands.cli import exit_on_user_error
 from fst.data.datamodule import eval_transform
@@ -28,7 +31,7 @@ from fst.errors import FstError
 from fst.evaluation.report import labelled_grid
 from fst.io import atomic_path
 from fst.models import load_style_model, resolve_model
-from fst.models.mixing import style_weights
+from fst.models.mixing import chosen_style
 
 
 def paint(net: torch.nn.Module, photo: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
@@ -39,18 +42,22 @@ def paint(net: torch.nn.Module, photo: torch.Tensor, weights: torch.Tensor | Non
 
 
 def painting_tile(style_dir: Path, name: str, size: int) -> torch.Tensor:
-    """The style's painting, centre-cropped to a square, or a white tile where ``style_dir`` lacks it."""
+    """The style's painting (a file, or the style's in ``style_dir``), centre-cropped to a square, or a white tile
+    where ``style_dir`` lacks it."""
     try:
-        return eval_transform(size)(open_rgb(find_style_image(style_dir, name)))
+        path = Path(name) if Path(name).is_file() else find_style_image(style_dir, name)
+        return eval_transform(size)(open_rgb(path))
     except FstError:
         print(f"no painting '{name}.*' in --style-dir {style_dir}: its tile stays white")
         return torch.ones(3, size, size)
 
 
 def save(picture, path: Path) -> None:
+    """Writes ``picture`` in the format its name asks for (JPEG at quality 90 unless PIL knows the suffix)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    image_format = Image.registered_extensions().get(path.suffix.lower(), "JPEG")
     with atomic_path(path) as tmp:
-        picture.save(tmp, format="JPEG", quality=90)
+        picture.save(tmp, format=image_format, **({"quality": 90} if image_format == "JPEG" else {}))
     print(f"wrote {path} ({picture.width}x{picture.height})")
 
 
@@ -59,6 +66,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ckpt", required=True, help="a multi-style model: file or shipped name")
     parser.add_argument("--photos", nargs="+", type=Path, required=True)
+    parser.add_argument("--styles", nargs="+", help="the gallery's rows: styles of the model, or painting files for a "
+                        "model that paints any painting (default: every style of the model)")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--style-dir", type=Path, default=Path(os.environ.get("FST_DATA_DIR", "data")) / "styles")
     parser.add_argument("--gallery", type=Path, help="write the gallery (a row per style) here")
@@ -69,7 +78,7 @@ def main() -> None:
                         help="write here each style's shipped one-style model beside this model, a row per style")
     args = parser.parse_args()
     net, card = load_style_model(resolve_model(args.ckpt, option="--ckpt"))
-    if not card.multi_style:
+    if not (card.multi_style or card.arbitrary):
         raise FstError(f"--ckpt {args.ckpt} paints one style; these pictures are of a multi-style model")
     if args.steps < 2:
         raise FstError(f"--steps must be at least 2 (both ends), got {args.steps}")
@@ -80,18 +89,20 @@ def main() -> None:
         raise FstError(f"--photos: no such file: {', '.join(missing)}")
     net = net.float().eval()
     names = card.style_names
+    rows_styles = args.styles or names
+    weights_of = {spec: chosen_style(card, spec, net=net)[0] for spec in rows_styles}  # checks each: one line if wrong
     photos = [eval_transform(args.size)(open_rgb(path)) for path in args.photos]
     if args.gallery:
         rows = [[torch.ones(3, args.size, args.size), *photos]]
-        for name in names:
-            weights = style_weights(name, names)
-            rows.append([painting_tile(args.style_dir, name, args.size), *(paint(net, p, weights) for p in photos)])
+        for spec in rows_styles:
+            rows.append([painting_tile(args.style_dir, spec, args.size), *(paint(net, p, weights_of[spec]) for p in photos)])
         columns = ["painting", *(p.stem for p in args.photos)]
-        save(labelled_grid(rows, columns, row_names=["photo", *names]), args.gallery)
+        row_names = [Path(spec).stem if Path(spec).is_file() else spec for spec in rows_styles]
+        save(labelled_grid(rows, columns, row_names=["photo", *row_names]), args.gallery)
     if args.strip:
         first, second = args.mix
         steps = torch.linspace(0, 1, args.steps).tolist()
-        mixes = [style_weights({first: 1 - t, second: t}, names) for t in steps]
+        mixes = [chosen_style(card, {first: 1 - t, second: t}, net=net)[0] for t in steps]
         labels = [first if t == 0 else second if t == 1 else f"{round(100 * (1 - t))} : {round(100 * t)}" for t in steps]
         row = [photos[0], *(paint(net, photos[0], weights) for weights in mixes)]
         save(labelled_grid([row], [args.photos[0].stem, *labels]), args.strip)
@@ -99,7 +110,7 @@ def main() -> None:
         rows = [[torch.ones(3, args.size, args.size), *(p for p in photos for _ in range(2))]]
         for name in names:
             one_style = load_style_model(resolve_model(name, option=f"the one-style model of {name}"))[0].float().eval()
-            weights = style_weights(name, names)
+            weights = chosen_style(card, name, net=net)[0]
             pairs = [(paint(one_style, p), paint(net, p, weights)) for p in photos]
             rows.append([painting_tile(args.style_dir, name, args.size), *(image for pair in pairs for image in pair)])
         columns = ["painting", *(label for p in args.photos for label in (f"{p.stem}: one-style", f"{p.stem}: {card.name}"))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -25,7 +26,7 @@ from fst.models import (
     shipped_models,
     update_card,
 )
-from fst.models.card import Evaluation, card_from_v1
+from fst.models.card import Evaluation, card_from_v1, describe
 from fst.models.registry import _ARCHITECTURES
 from fst.resources import CHECKPOINTS_DIR
 
@@ -54,6 +55,17 @@ def test_card_round_trips_through_an_export(tmp_path):
     for (name, a), b in zip(net.state_dict().items(), loaded.state_dict().values()):
         assert torch.equal(a, b), name
 
+
+
+def test_the_card_says_how_a_model_was_trained_for_video():
+    net = make_net(width=0.25, num_residual_blocks=1)
+    plain = dict(describe(card_for(net)))
+    assert "temporal" not in plain["loss weights"] and "distilled" not in plain["training"]
+    video = card_for(net, loss=dataclasses.replace(LOSS, temporal_weight=100.0),
+                     training=dataclasses.replace(card_for(net).training, teachers=("candy",), distill_weight=1000.0))
+    rows = dict(describe(video))
+    assert rows["loss weights"] == "content 1, style 30000, total variation 0, temporal 100"
+    assert rows["training"].endswith("; distilled from candy at 1000")
 
 def test_update_card_keeps_the_tensors_exactly(tmp_path):
     net = make_net(width=0.25, num_residual_blocks=1)

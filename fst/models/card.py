@@ -263,11 +263,13 @@ def describe(card: ModelCard) -> list[tuple[str, str]]:
     ]
     if card.loss:
         weights = [card.loss.weight_for(s) for s in card.styles]
-        rows += [
-            ("loss", card.loss.layers_text()),
-            ("loss weights", f"content {card.loss.content_weight:g}, style {', '.join(f'{w:g}' for w in weights)}, "
-                             f"total variation {card.loss.tv_weight:g}"),
-        ]
+        loss_weights = (f"content {card.loss.content_weight:g}, style {', '.join(f'{w:g}' for w in weights)}, "
+                        f"total variation {card.loss.tv_weight:g}")
+        if card.loss.temporal_weight:  # trained for video (fst.losses.stability)
+            loss_weights += f", temporal {card.loss.temporal_weight:g}"
+        if card.loss.temporal_feature_weight:
+            loss_weights += f", temporal features {card.loss.temporal_feature_weight:g}"
+        rows += [("loss", card.loss.layers_text()), ("loss weights", loss_weights)]
     recipe = f"{t.steps} steps"
     if t.batch_size:
         recipe += f" at batch {t.batch_size} ({t.images_seen} images)"
@@ -277,6 +279,8 @@ def describe(card: ModelCard) -> list[tuple[str, str]]:
         recipe += f"; {t.optimizer} lr {t.lr:g}" + (f", {t.lr_scheduler}" if t.lr_scheduler else "")
     if t.base:
         recipe += f"; adapted from {t.base}"
+    if t.teachers:
+        recipe += f"; distilled from {', '.join(t.teachers)}" + (f" at {t.distill_weight:g}" if t.distill_weight else "")
     rows.append(("training", recipe))
     cost = ", ".join(x for x in [f"{t.seconds / 3600:.1f} h" if t.seconds is not None else "", t.precision or "", t.hardware or ""] if x)
     if cost:

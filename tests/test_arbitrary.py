@@ -101,7 +101,6 @@ def test_stylize_takes_a_painting_file(model_file, paintings, tmp_path):
     assert (tmp_path / "out" / "photo.png").is_file()
 
 
-
 def test_the_figures_script_paints_a_gallery_row_per_painting_file(model_file, paintings, tmp_path):
     photo = tmp_path / "photo.png"
     random_image((48, 40), seed=5).save(photo)
@@ -128,6 +127,7 @@ def test_the_figures_script_paints_a_gallery_row_per_painting_file(model_file, p
     result = run_script("multi_style_figures.py", "--ckpt", str(model_file), "--photos", str(photo),
                         "--styles", "nowhere.jpg", "--gallery", "g.png", cwd=tmp_path)
     assert_one_line_error(result, "nowhere.jpg", "neither a painting file nor a style")
+
 
 def test_evaluate_scores_each_painting_it_knows_by_name(model_file, paintings, tiny_data, tmp_path):
     from fst.evaluation.measure import evaluate

@@ -56,7 +56,6 @@ def test_card_round_trips_through_an_export(tmp_path):
         assert torch.equal(a, b), name
 
 
-
 def test_the_card_says_how_a_model_was_trained_for_video():
     net = make_net(width=0.25, num_residual_blocks=1)
     plain = dict(describe(card_for(net)))
@@ -66,6 +65,7 @@ def test_the_card_says_how_a_model_was_trained_for_video():
     rows = dict(describe(video))
     assert rows["loss weights"] == "content 1, style 30000, total variation 0, temporal 100"
     assert rows["training"].endswith("; distilled from candy at 1000")
+
 
 def test_update_card_keeps_the_tensors_exactly(tmp_path):
     net = make_net(width=0.25, num_residual_blocks=1)

@@ -1,5 +1,5 @@
 """The pictures of a multi-style model: a gallery row per style, a strip mixing two styles, and the model beside the
-one-style models of its styles (writes JPEGs).
+one-style models of its styles.
 
     python tools/multi_style_figures.py --ckpt multi_style --photos a.jpg b.jpg c.jpg --gallery docs/multi_style_gallery.jpg
     python tools/multi_style_figures.py --ckpt multi_style --photos a.jpg --mix starry_night great_wave --strip docs/multi_style_mix.jpg

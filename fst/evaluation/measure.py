@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -137,6 +138,16 @@ def evaluate_model(path: Path, photos, cfg, device) -> list[Column]:
     return columns
 
 
+def label_files_of_one_name(columns_by_model: dict[Path, list[Column]]) -> None:
+    """Models of one name from different files (a retrained candy beside the shipped one) get their files in their
+    labels, so that the report, the gallery and the saved images tell them apart."""
+    names = Counter(next(c.card.name for c in columns if c.card) for columns in columns_by_model.values())
+    for path, columns in columns_by_model.items():
+        for column in columns:
+            if column.card is not None and names[column.card.name] > 1:
+                column.name = f"{column.name} ({path})"
+
+
 def record_evaluation(path: Path, columns: list[Column], photos: int, cfg: DictConfig, where: str) -> None:
     """Write a model's means, per style, into its card (its tensors stay as they are)."""
     evaluation = {
@@ -179,6 +190,7 @@ def evaluate(cfg: DictConfig) -> Path:
     photo_paths, photos = load_photos(cfg)
     device = pick_device(cfg.device)
     columns_by_model = {path: evaluate_model(path, photos, cfg, device) for path in paths}
+    label_files_of_one_name(columns_by_model)
     columns = [column for model_columns in columns_by_model.values() for column in model_columns]
     where = f"{device_name(device)}, {default_precision(device) if cfg.precision == 'auto' else cfg.precision}"
     output.mkdir(parents=True, exist_ok=True)

@@ -89,15 +89,15 @@ def main() -> None:
         raise FstError(f"--photos: no such file: {', '.join(missing)}")
     net = net.float().eval()
     names = card.style_names
-    rows_styles = args.styles or names
-    weights_of = {spec: chosen_style(card, spec, net=net)[0] for spec in rows_styles}  # checks each: one line if wrong
+    gallery_styles = args.styles or names
+    weights_of = {spec: chosen_style(card, spec, net=net)[0] for spec in gallery_styles}  # checks each: one line if wrong
     photos = [eval_transform(args.size)(open_rgb(path)) for path in args.photos]
     if args.gallery:
         rows = [[torch.ones(3, args.size, args.size), *photos]]
-        for spec in rows_styles:
+        for spec in gallery_styles:
             rows.append([painting_tile(args.style_dir, spec, args.size), *(paint(net, p, weights_of[spec]) for p in photos)])
         columns = ["painting", *(p.stem for p in args.photos)]
-        row_names = [Path(spec).stem if Path(spec).is_file() else spec for spec in rows_styles]
+        row_names = [Path(spec).stem if Path(spec).is_file() else spec for spec in gallery_styles]
         save(labelled_grid(rows, columns, row_names=["photo", *row_names]), args.gallery)
     if args.strip:
         first, second = args.mix

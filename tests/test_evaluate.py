@@ -143,7 +143,6 @@ def test_evaluate_reports_losses_ssim_and_time_with_a_gallery(tiny_data, tiny_mo
     assert len(list((tmp_path / "images").rglob("*.jpg"))) == 4
 
 
-
 def test_two_files_of_one_model_name_are_told_apart(tiny_data, tiny_models, style_dir, tmp_path):
     retrained = tmp_path / "retrained" / tiny_models[0].name
     retrained.parent.mkdir()
@@ -157,6 +156,7 @@ def test_two_files_of_one_model_name_are_told_apart(tiny_data, tiny_models, styl
     assert names == [f"tiny ({tiny_models[0]})", f"tiny ({retrained})", "tiny_light"]
     compared = [line.split("|")[2].strip() for line in side_by_side.splitlines() if line.startswith("| tiny")]
     assert compared == [f"tiny ({tiny_models[0]})", f"tiny ({retrained})"]  # the same painting: side by side
+
 
 def test_evaluate_adds_the_optimization_baseline_per_style(tiny_data, tiny_models, tmp_path):
     overrides = evaluate_overrides(

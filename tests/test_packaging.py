@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO, random_image
+from fst.models import read_card
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +65,8 @@ def test_installed_commands_work_from_any_folder(installed, tmp_path):
     assert "wrote 1 file(s)" in result.stdout
     assert Image.open(work / "stylized" / "starry_night" / "photo.jpg").size == (40, 30)
     models = run(installed / "bin" / "fst-models", cwd=work)
-    assert "| starry_night | transformer_net | starry_night | 5000 |" in models.stdout
+    steps = read_card(REPO / "checkpoints" / "starry_night.safetensors").training.steps
+    assert f"| starry_night | transformer_net | starry_night | {steps} |" in models.stdout
     config = run(installed / "bin" / "fst-train", "experiment=demo", "--cfg", "job", cwd=work)
     assert "max_steps: 300" in config.stdout
     for command in ("fst-export", "fst-evaluate", "fst-optimize", "fst-app"):  # their configs (and so their help) are found

@@ -60,13 +60,19 @@ def test_every_shipped_style_stylizes_and_differs_from_the_others():
 
 @needs_shipped
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
-def test_shipped_model_matches_the_zoo_recipe_of_its_style(path):
-    """`experiment=zoo style=<name>` reproduces the shipped model's network and loss weights."""
+def test_shipped_model_is_the_zoo_recipe_fine_tuned_for_video_and_its_card_says_so(path):
+    """`experiment=zoo style=<name>`, then `experiment=temporal style=<name>`, reproduce the shipped model: the zoo's
+    network and loss weights, then the video fine-tune's stability term and its own output as the anchor."""
     card = read_card(path)
-    cfg = compose_config("train", ["experiment=zoo", f"style={path.stem}", "paths.output_dir=/o"])
-    assert card.name == cfg.style.name and card.training.steps == cfg.trainer.max_steps
-    assert card.network == instantiate(cfg.model).config and card.loss.style_weight == cfg.loss.style_weight
-    assert card.loss.content_layer == cfg.loss.content_layer and card.loss.style_layers == cfg.loss.style_layers
+    zoo = compose_config("train", ["experiment=zoo", f"style={path.stem}", "paths.output_dir=/o"])
+    video = compose_config("train", ["experiment=temporal", f"style={path.stem}", "paths.output_dir=/o"])
+    assert card.name == zoo.style.name and card.network == instantiate(zoo.model).config
+    assert card.loss.style_weight == zoo.loss.style_weight
+    assert card.loss.content_layer == zoo.loss.content_layer and card.loss.style_layers == zoo.loss.style_layers
+    # past the zoo's steps, at most the fine-tune's (a model may ship from one of its checkpoints)
+    assert zoo.trainer.max_steps < card.training.steps <= card.training.max_steps == video.trainer.max_steps
+    assert card.loss.temporal_weight == video.loss.temporal_weight > 0
+    assert card.training.teachers == (path.stem,) and card.training.distill_weight == video.distill_weight
 
 
 def test_every_shipped_file_is_a_one_style_model_or_the_multi_style_one():

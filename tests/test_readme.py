@@ -21,6 +21,7 @@ import pytest
 import torch
 
 from conftest import REPO, random_image
+from fst.models import read_card
 
 pytestmark = pytest.mark.slow
 
@@ -49,11 +50,16 @@ def small(words: list[str]) -> list[str]:
     if any(w.startswith("styles=") or w in own_styles for w in words):
         extra = [e for e in extra if not e.startswith("style.")]  # each style its own painting size
     if "experiment=temporal" in words and not any(w.startswith("continue_from=") for w in words):
-        # a shipped model by name: its own network, fine-tuned two steps past its 5 000
-        extra = [e for e in extra if not e.startswith("model.")] + ["trainer.max_steps=5002"]
-    if "experiment=temporal_multi_style" in words:  # multi_style, two steps past its 3 500
-        extra += ["trainer.max_steps=3502"]
+        # a shipped model by name: its own network, fine-tuned two steps past its own
+        style = next(w.removeprefix("style=") for w in words if w.startswith("style="))
+        extra = [e for e in extra if not e.startswith("model.")] + [f"trainer.max_steps={shipped_steps(style) + 2}"]
+    if "experiment=temporal_multi_style" in words:  # multi_style, two steps past its own
+        extra += [f"trainer.max_steps={shipped_steps('multi_style') + 2}"]
     return list(extra)
+
+
+def shipped_steps(name: str) -> int:
+    return read_card(REPO / "checkpoints" / f"{name}.safetensors").training.steps
 
 
 # The pages whose examples are run: the README and the docs, less the training log (a record of past runs).

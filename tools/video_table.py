@@ -1,8 +1,11 @@
-"""The video table of the README and docs/video.md from tools/evaluate_video.py's results, one folder per style: for
-each style, today's model per frame (warping error, style and content loss, frames/s), then the model retrained
-for video per frame and the video path (the retrained model with temporal=flow) as ratios of it, and their mean.
+"""The video tables of the README and docs/video.md from tools/evaluate_video.py's results, one folder per style: for
+each style, the model before its video fine-tune per frame (warping error, style and content loss), then the
+fine-tuned model per frame and the video path (the fine-tuned model with temporal=flow) as ratios of it, and their
+mean. Frames/s come
+from one more run (--speed), made with nothing else on the machine: every shipped style has the same network, and a
+frame rate measured beside a training says more about the training than about the method.
 
-    python tools/video_table.py video_check/candy video_check/udnie --strength 0.25 > table.md
+    python tools/video_table.py video_check/candy video_check/udnie --strength 0.25 --speed video_speed/candy > table.md
 """
 
 from __future__ import annotations
@@ -12,46 +15,52 @@ import json
 import sys
 from pathlib import Path
 
-from fst.models import read_card, resolve_model
-
-COLUMNS = ("warping_error", "style", "content", "fps")
+COLUMNS = ("warping_error", "style", "content")
 
 
 def ratios(method: dict, base: dict) -> list[float]:
     return [method[key] / base[key] for key in COLUMNS]
 
 
+def video_path_name(strength: float) -> str:
+    return f"temporal model + flow {strength:g}"
+
+
+def results_of(folder: Path, strength: float) -> dict:
+    """evaluate_video.py's results.json in ``folder``, checked for the three methods the tables compare."""
+    results = json.loads((folder / "results.json").read_text())
+    methods = results["methods"]
+    missing = [m for m in ("per-frame", "temporal model", video_path_name(strength)) if m not in methods]
+    if missing:
+        raise SystemExit(f"{folder / 'results.json'}: no {', '.join(missing)}; run tools/evaluate_video.py with "
+                         f"--temporal-ckpt and --strengths {strength:g}")
+    return results
+
+
 def rows(folders: list[Path], strength: float) -> list[tuple[str, dict, list[float], list[float]]]:
-    """(style, today's per-frame numbers, retrained per frame as ratios of them, the video path as ratios)."""
+    """(style: the folder's name, the per-frame numbers before the fine-tune, fine-tuned per frame as ratios of them, the video path as ratios)."""
     found = []
     for folder in folders:
-        results = json.loads((folder / "results.json").read_text())
-        methods = results["methods"]
-        video_path = f"temporal model + flow {strength:g}"
-        missing = [m for m in ("per-frame", "temporal model", video_path) if m not in methods]
-        if missing:
-            raise SystemExit(f"{folder / 'results.json'}: no {', '.join(missing)}; run tools/evaluate_video.py with "
-                             f"--temporal-ckpt and --strengths {strength:g}")
+        methods = results_of(folder, strength)["methods"]
         base = methods["per-frame"]
-        style = read_card(resolve_model(results["ckpt"])).name
-        found.append((style, base, ratios(methods["temporal model"], base), ratios(methods[video_path], base)))
+        found.append((folder.name, base, ratios(methods["temporal model"], base), ratios(methods[video_path_name(strength)], base)))
     return found
 
 
 def table(found: list[tuple[str, dict, list[float], list[float]]], strength: float) -> str:
     lines = [
-        f"| style | today's model per frame: warping error (x1000), style, content, frames/s | retrained, per frame: "
-        f"warping error, style, content, frames/s | video path (retrained + `temporal=flow`, strength {strength:g}) |",
+        f"| style | before the video fine-tune, per frame: warping error (x1000), style, content | fine-tuned, per "
+        f"frame: warping error, style, content | video path (fine-tuned + `temporal=flow`, strength {strength:g}) |",
         "| --- | --- | --- | --- |",
     ]
 
     def relative(values: list[float]) -> str:
-        warp, style, content, fps = values
-        return f"{warp:.2f}x, {style - 1:+.1%}, {content - 1:+.1%}, {fps:.2f}x"
+        warp, style, content = values
+        return f"{warp:.2f}x, {style - 1:+.1%}, {content - 1:+.1%}"
 
     for style, base, retrained, video_path in found:
-        today = f"{1000 * base['warping_error']:.2f}, {base['style']:.3f}, {base['content']:.3f}, {base['fps']:.1f}"
-        lines.append(f"| {style} | {today} | {relative(retrained)} | {relative(video_path)} |")
+        before = f"{1000 * base['warping_error']:.2f}, {base['style']:.3f}, {base['content']:.3f}"
+        lines.append(f"| {style} | {before} | {relative(retrained)} | {relative(video_path)} |")
     if len(found) > 1:
         def mean(values: list[list[float]]) -> list[float]:
             return [sum(column) / len(values) for column in zip(*values)]
@@ -61,15 +70,32 @@ def table(found: list[tuple[str, dict, list[float], list[float]]], strength: flo
     return "\n".join(lines)
 
 
+def speed_table(folder: Path, strength: float) -> str:
+    methods = results_of(folder, strength)["methods"]
+    base = methods["per-frame"]["fps"]
+    lines = ["| method | frames/s | vs per-frame |", "| --- | --- | --- |"]
+    for label, name in (("before the video fine-tune, per frame", "per-frame"), ("fine-tuned, per frame", "temporal model"),
+                        (f"video path (strength {strength:g})", video_path_name(strength))):
+        fps = methods[name]["fps"]
+        lines.append(f"| {label} | {fps:.1f} | {fps / base:.2f}x |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", type=Path, nargs="+", help="tools/evaluate_video.py --output folders, one per style")
     parser.add_argument("--strength", type=float, default=0.25, help="the video path's temporal.strength")
+    parser.add_argument("--speed", type=Path, help="an evaluate_video.py --output folder measured alone on the machine: "
+                        "its frames/s")
     args = parser.parse_args()
-    absent = [str(f) for f in args.folders if not (f / "results.json").is_file()]
+    folders = args.folders + ([args.speed] if args.speed else [])
+    absent = [str(f) for f in folders if not (f / "results.json").is_file()]
     if absent:
         sys.exit(f"no results.json in {', '.join(absent)}: pass tools/evaluate_video.py's --output folders")
     print(table(rows(args.folders, args.strength), args.strength))
+    if args.speed:
+        print()
+        print(speed_table(args.speed, args.strength))
 
 
 if __name__ == "__main__":

@@ -167,8 +167,9 @@ class AppOptions(StylizeOptions):
     batch_size: int = option(4, "video frames stylized together")
     webcam_size: int = option(320, "the long side of the live webcam frames, in pixels (smaller is more frames per "
                                    "second)")
-    webcam_model: str | None = option(None, "the light network the webcam paints the chosen style (or mix) with, "
-                                            "when it paints it (fst-models lists them); null: the chosen model itself")
+    webcam_model: str | None = option("multi_style_fast", "the light network the webcam paints the chosen style (or "
+                                                          "mix) with, when it paints it (fst-models lists them); null: "
+                                                          "the chosen model itself")
     # The page's "steady paint" box (TemporalOptions, its steadiness slider setting the strength); None hides it.
     temporal: TemporalOptions | None = None
 

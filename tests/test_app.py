@@ -33,6 +33,7 @@ from fst.models.arbitrary_net import STATISTICS, ArbitraryStyleNet
 from fst.models.card import StyleSpec
 from fst.models.conditional_net import ConditionalTransformerNet
 from fst.models.zoo import shipped_models
+from fst.options import AppOptions
 
 pytestmark = pytest.mark.filterwarnings("ignore:::gradio.queueing")  # Gradio's own use of pandas
 
@@ -322,7 +323,7 @@ def test_no_file_is_served_from_outside_the_apps_folder(app, tmp_path):
 
 def test_webcam_frames_come_back_small_with_the_frame_rate(app, tmp_path):
     cfg = dataclasses.replace(app.cfg)
-    cfg.webcam_size = 40
+    cfg.webcam_size, cfg.webcam_model = 40, None  # the chosen model itself, not the light one
     toy = Path(app.cfg.models) / "toy.safetensors"  # the handler, as the page calls it, over a one-model gallery
     handlers = Handlers(cfg, {"toy": StyleModel("toy", toy, read_card(toy), Path("unused.jpg"))}, tmp_path)
     frame = np.asarray(random_image((120, 90), seed=7))
@@ -359,6 +360,19 @@ def test_the_webcam_paints_the_chosen_style_with_the_light_model_when_it_has_it(
     cfg.webcam_model = "nowhere"
     with pytest.raises(FstError, match="webcam_model=nowhere is not a model of this app"):
         build_gallery(cfg, tmp_path / "thumbnails")
+
+
+def test_the_webcam_paints_with_the_shipped_light_model_by_default(tmp_path):
+    options = AppOptions()
+    assert options.webcam_model == "multi_style_fast"
+    gallery = {name: StyleModel(name, path, read_card(path), Path("unused.jpg")) for name, path in shipped_models().items()}
+    assert gallery["multi_style_fast"].card.architecture == "conditional_light_net"
+    handlers = Handlers(options, gallery, tmp_path)
+    assert handlers.webcam_painter("candy", None) == ("multi_style_fast", "candy:1")  # a one-style model's style
+    assert handlers.webcam_painter("multi_style", "candy:1,udnie:3") == ("multi_style_fast", "candy:0.25,udnie:0.75")
+    frame = np.asarray(random_image((96, 64), seed=8))
+    output, rate, _ = handlers.webcam(frame, "udnie", None, 1.0, False, None)
+    assert output.shape == (214, 320, 3) and rate.endswith("(multi_style_fast)")
 
 
 # --- temporary files, and the command ---

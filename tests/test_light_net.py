@@ -9,6 +9,7 @@ from omegaconf import OmegaConf
 from torch.utils.flop_counter import FlopCounterMode
 
 from conftest import (
+    REPO,
     check_multi_style_onnx,
     compose_config,
     make_net,
@@ -26,6 +27,7 @@ from fst.models import load_style_model, read_card, save_style_model
 from fst.models.card import StyleSpec
 from fst.models.conditional_net import add_styles, to_single_style
 from fst.models.light_net import ConditionalLightNet, LightNet
+from fst.models.zoo import shipped_models
 from fst.training.run import load_teachers, train
 
 NAMES = ["starry", "wave", "scream"]
@@ -208,3 +210,24 @@ def test_the_models_table_lists_each_models_work_per_video_frame(tmp_path, monke
     assert rows[0][-1] == "GMAC / 640x360 frame |"
     work = {row[0].removeprefix("| "): float(row[-1].removesuffix(" |")) for row in rows[2:]}
     assert work["full"] == pytest.approx(35.4, abs=0.1) and work["fast"] < 5
+
+
+SHIPPED_LIGHT = REPO / "checkpoints" / "multi_style_fast.safetensors"
+
+
+@pytest.mark.skipif(not SHIPPED_LIGHT.is_file(), reason="checkpoints/multi_style_fast.safetensors is not trained yet")
+def test_the_shipped_light_model_loads_by_name_and_paints_and_mixes_every_shipped_style():
+    import fst
+
+    one_style = sorted(name for name, path in shipped_models().items()
+                       if "/" not in name and read_card(path).architecture == "transformer_net")
+    model = fst.load("multi_style_fast")
+    card = model.card
+    assert card.architecture == "conditional_light_net" and sorted(card.style_names) == one_style
+    assert all(card.evaluation[name].style > 0 for name in one_style)  # its figures, beside the full models'
+    assert SHIPPED_LIGHT.stat().st_size < 4 * 2**20  # fp16
+    photo = random_image((77, 51), seed=5)
+    painted = {name: np.asarray(model.stylize(photo, style=name), dtype=float) for name in ("candy", "udnie")}
+    assert painted["candy"].shape == (51, 77, 3) and np.abs(painted["candy"] - painted["udnie"]).mean() > 5
+    mixed = np.asarray(model.stylize(photo, style="candy:0.5,udnie:0.5"), dtype=float)
+    assert np.abs(mixed - painted["candy"]).mean() > 1 and np.abs(mixed - painted["udnie"]).mean() > 1

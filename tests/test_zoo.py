@@ -12,6 +12,7 @@ from fst.models import load_style_model, read_card
 ALL_SHIPPED = sorted((REPO / "checkpoints").glob("*.safetensors"))
 SHIPPED = [path for path in ALL_SHIPPED if read_card(path).architecture == "transformer_net"]  # one style each
 MULTI_STYLE = REPO / "checkpoints" / "multi_style.safetensors"
+LIGHT = REPO / "checkpoints" / "multi_style_fast.safetensors"  # the same styles in real time on a CPU
 needs_shipped = pytest.mark.skipif(not SHIPPED, reason="no trained styles in checkpoints/ yet")
 needs_multi_style = pytest.mark.skipif(not MULTI_STYLE.is_file(), reason="checkpoints/multi_style.safetensors is not trained yet")
 ADAPTED = REPO / "checkpoints" / "adapted" / "the_scream.safetensors"  # learned on the base below in minutes
@@ -75,8 +76,11 @@ def test_shipped_model_is_the_zoo_recipe_fine_tuned_for_video_and_its_card_says_
     assert card.training.teachers == (path.stem,) and card.training.distill_weight == video.distill_weight
 
 
-def test_every_shipped_file_is_a_one_style_model_or_the_multi_style_one():
-    assert sorted(ALL_SHIPPED) == sorted([*SHIPPED, *([MULTI_STYLE] if MULTI_STYLE.is_file() else [])])
+def test_every_shipped_file_is_a_one_style_model_or_a_network_of_all_their_styles():
+    several = [path for path in (MULTI_STYLE, LIGHT) if path.is_file()]  # the full network and the light one
+    assert sorted(ALL_SHIPPED) == sorted([*SHIPPED, *several])
+    for path in several:
+        assert sorted(read_card(path).style_names) == sorted(p.stem for p in SHIPPED)
 
 
 @needs_multi_style

@@ -113,7 +113,7 @@ def main() -> None:
             weights = chosen_style(card, name, net=net)[0]
             pairs = [(paint(one_style, p), paint(net, p, weights)) for p in photos]
             rows.append([painting_tile(args.style_dir, name, args.size), *(image for pair in pairs for image in pair)])
-        columns = ["painting", *(label for p in args.photos for label in (f"{p.stem}: one-style", f"{p.stem}: {card.name}"))]
+        columns = ["painting", *(label for _ in args.photos for label in ("one-style model", card.name))]  # photos: top row
         save(labelled_grid(rows, columns, row_names=["photo", *names]), args.side_by_side)
 
 

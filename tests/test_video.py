@@ -371,16 +371,20 @@ def test_the_temporal_experiment_fine_tunes_a_shipped_model_by_name():
         check_resume_files(None, "no_such_style")
 
 
-def test_the_temporal_multi_style_experiment_goes_on_from_multi_style_as_it_was_trained():
+@pytest.mark.parametrize("network", ["multi_style", "multi_style_fast"])
+def test_the_temporal_multi_style_experiments_go_on_from_their_network_as_it_was_trained(network):
+    from hydra.utils import instantiate
+
     from fst.models.zoo import resolve_model
     from fst.training.styles import styles_entry
 
-    cfg = compose_config("train", ["experiment=temporal_multi_style"])
-    card = read_card(resolve_model("multi_style", "continue_from"))
+    cfg = compose_config("train", [f"experiment=temporal_{network}", "paths.output_dir=/o"])
+    card = read_card(resolve_model(network, "continue_from"))
     styles = [styles_entry(i, entry, cfg) for i, entry in enumerate(cfg.styles)]
     assert [s["name"] for s in styles] == card.style_names  # continue_from needs its styles in its order
     assert [s["style_weight"] for s in styles] == [card.loss.weight_for(s) for s in card.styles]
-    assert cfg.continue_from == "multi_style" and list(cfg.teachers) == ["multi_style"] and cfg.distill_weight == 1000
+    assert instantiate(cfg.model, num_styles=len(styles)).config == card.network and cfg.model_name == network
+    assert cfg.continue_from == network and list(cfg.teachers) == [network] and cfg.distill_weight == 1000
     assert cfg.loss.temporal_weight == 100 and cfg.optimizer.lr == card.training.lr
     assert cfg.trainer.max_steps > card.training.steps and cfg.scheduler.T_max == cfg.trainer.max_steps
 

@@ -1,13 +1,12 @@
-"""The video tables of the README and docs/video.md from tools/evaluate_video.py's results, one folder per style: for
+"""The video table of the README and docs/video.md from tools/evaluate_video.py's results, one folder per style: for
 each style, the model before its video fine-tune per frame (warping error, style and content loss), then the
 fine-tuned model per frame and the video path (the fine-tuned model with temporal=flow) as ratios of it, and their
-mean. Frames/s come
-from one more run (--speed), made with nothing else on the machine: every shipped style has the same network, and a
-frame rate measured beside a training says more about the training than about the method.
+mean. The last row's frames/s come from one more run (--speed), made with nothing else on the machine: every shipped
+style has the same network, and a frame rate measured beside a training says more about the training than about
+the method.
 
     python tools/video_table.py video_check/candy video_check/udnie --strength 0.25 --speed video_speed/candy > table.md
 """
-
 from __future__ import annotations
 
 import argparse
@@ -70,15 +69,12 @@ def table(found: list[tuple[str, dict, list[float], list[float]]], strength: flo
     return "\n".join(lines)
 
 
-def speed_table(folder: Path, strength: float) -> str:
+def speed_row(folder: Path, strength: float) -> str:
+    """The table's last row: frames/s of the three methods in one run made alone on the machine."""
     methods = results_of(folder, strength)["methods"]
     base = methods["per-frame"]["fps"]
-    lines = ["| method | frames/s | vs per-frame |", "| --- | --- | --- |"]
-    for label, name in (("before the video fine-tune, per frame", "per-frame"), ("fine-tuned, per frame", "temporal model"),
-                        (f"video path (strength {strength:g})", video_path_name(strength))):
-        fps = methods[name]["fps"]
-        lines.append(f"| {label} | {fps:.1f} | {fps / base:.2f}x |")
-    return "\n".join(lines)
+    retrained, video_path = (methods[name]["fps"] / base for name in ("temporal model", video_path_name(strength)))
+    return f"| **frames/s** ({folder.name}, run alone) | {base:.1f} | {retrained:.2f}x | {video_path:.2f}x |"
 
 
 def main() -> None:
@@ -86,7 +82,7 @@ def main() -> None:
     parser.add_argument("folders", type=Path, nargs="+", help="tools/evaluate_video.py --output folders, one per style")
     parser.add_argument("--strength", type=float, default=0.25, help="the video path's temporal.strength")
     parser.add_argument("--speed", type=Path, help="an evaluate_video.py --output folder measured alone on the machine: "
-                        "its frames/s")
+                        "its frames/s, as the table's last row")
     args = parser.parse_args()
     folders = args.folders + ([args.speed] if args.speed else [])
     absent = [str(f) for f in folders if not (f / "results.json").is_file()]
@@ -94,8 +90,7 @@ def main() -> None:
         sys.exit(f"no results.json in {', '.join(absent)}: pass tools/evaluate_video.py's --output folders")
     print(table(rows(args.folders, args.strength), args.strength))
     if args.speed:
-        print()
-        print(speed_table(args.speed, args.strength))
+        print(speed_row(args.speed, args.strength))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ the method.
 
     python tools/video_table.py video_check/candy video_check/udnie --strength 0.25 --speed video_speed/candy > table.md
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,22 +26,22 @@ def video_path_name(strength: float) -> str:
     return f"temporal model + flow {strength:g}"
 
 
-def results_of(folder: Path, strength: float) -> dict:
-    """evaluate_video.py's results.json in ``folder``, checked for the three methods the tables compare."""
-    results = json.loads((folder / "results.json").read_text())
-    methods = results["methods"]
+def methods_of(folder: Path, strength: float) -> dict:
+    """The methods of evaluate_video.py's results.json in ``folder``, checked for the three the table compares."""
+    methods = json.loads((folder / "results.json").read_text())["methods"]
     missing = [m for m in ("per-frame", "temporal model", video_path_name(strength)) if m not in methods]
     if missing:
         raise SystemExit(f"{folder / 'results.json'}: no {', '.join(missing)}; run tools/evaluate_video.py with "
                          f"--temporal-ckpt and --strengths {strength:g}")
-    return results
+    return methods
 
 
 def rows(folders: list[Path], strength: float) -> list[tuple[str, dict, list[float], list[float]]]:
-    """(style: the folder's name, the per-frame numbers before the fine-tune, fine-tuned per frame as ratios of them, the video path as ratios)."""
+    """(style: the folder's name, the per-frame numbers before the fine-tune, fine-tuned per frame as ratios of
+    them, the video path as ratios)."""
     found = []
     for folder in folders:
-        methods = results_of(folder, strength)["methods"]
+        methods = methods_of(folder, strength)
         base = methods["per-frame"]
         found.append((folder.name, base, ratios(methods["temporal model"], base), ratios(methods[video_path_name(strength)], base)))
     return found
@@ -71,7 +72,7 @@ def table(found: list[tuple[str, dict, list[float], list[float]]], strength: flo
 
 def speed_row(folder: Path, strength: float) -> str:
     """The table's last row: frames/s of the three methods in one run made alone on the machine."""
-    methods = results_of(folder, strength)["methods"]
+    methods = methods_of(folder, strength)
     base = methods["per-frame"]["fps"]
     retrained, video_path = (methods[name]["fps"] / base for name in ("temporal model", video_path_name(strength)))
     return f"| **frames/s** ({folder.name}, run alone) | {base:.1f} | {retrained:.2f}x | {video_path:.2f}x |"

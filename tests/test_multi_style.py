@@ -383,3 +383,28 @@ def test_the_figures_script_draws_a_row_per_style_and_a_mixing_strip(multi_model
     result = run_script("multi_style_figures.py", "--ckpt", str(multi_model), "--photos", str(photo), "--mix", "starry", "monet",
                         "--strip", "x.jpg", cwd=tmp_path)
     assert_one_line_error(result, "no style 'monet'", "starry, wave, scream")
+
+
+@pytest.mark.slow
+def test_the_video_benchmark_measures_a_multi_style_model_in_the_style_asked_for(multi_model, tiny_data, tmp_path):
+    data = tmp_path / "data"
+    (data / "styles").mkdir(parents=True)
+    for i, name in enumerate(NAMES):
+        random_image((64, 48), seed=200 + i).save(data / "styles" / f"{name}.png")
+    photos = [str(tmp_path / f"p{i}.png") for i in range(3)]
+    for i, photo in enumerate(photos):
+        random_image((96, 72), seed=300 + i).save(photo)
+    env = {"FST_DATA_DIR": str(data), "FST_VGG_WEIGHTS": "random"}
+    measured = {}
+    for style in ("wave", "scream"):
+        result = run_script("evaluate_video.py", "--ckpt", str(multi_model), "--style", style, "--photos", *photos,
+                            "--frames", "4", "--size", "64x48", "--strengths", "0.5", "--output", str(tmp_path / style),
+                            "device=cpu", env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        measured[style] = json.loads((tmp_path / style / "results.json").read_text())
+    assert [measured[s]["style"] for s in ("wave", "scream")] == ["wave", "scream"]
+    # another style's paint, measured against another painting
+    assert measured["wave"]["methods"]["per-frame"]["style"] != pytest.approx(measured["scream"]["methods"]["per-frame"]["style"], rel=1e-3)
+    for args, fragment in ((), "paints several styles (starry, wave, scream); pick one"), (("--style", "candy"), "--style candy"):
+        result = run_script("evaluate_video.py", "--ckpt", str(multi_model), *args, "--photos", *photos, env=env)
+        assert result.returncode == 2 and fragment in result.stderr and "Traceback" not in result.stderr, result.stderr[-2000:]

@@ -6,6 +6,7 @@ prints numbers).
 
     FST_DATA_DIR=../shared/data FST_VGG_WEIGHTS=../shared/weights/vgg16_features.safetensors \\
         python tools/evaluate_video.py --ckpt candy --temporal-ckpt runs/candy/temporal/candy.safetensors --strengths 0.3 0.5 0.8
+        python tools/evaluate_video.py --ckpt multi_style --style udnie  # one style of a multi-style model
 
 The flow that measures (--measure-flow, Farneback by default) is not the one that blends (DIS), so the
 benchmark does not grade the blending with its own yardstick.
@@ -31,6 +32,7 @@ from fst.inference.stylizer import Stylizer
 from fst.inference.temporal import FLOWS, TemporalBlend
 from fst.inference.video import stylized_frames
 from fst.models import load_style_model, resolve_model
+from fst.models.mixing import chosen_style
 from fst.options import StylizeOptions
 
 PHOTOS = ["demo_tubingen.jpg", "skimage_chelsea.jpg", "demo_golden_gate.jpg"]
@@ -45,13 +47,14 @@ def clip_size(text: str) -> tuple[int, int]:
 
 
 def run_method(name: str, ckpt: str, frames: list[np.ndarray], size: tuple[int, int], strength: float | None,
-               options: list[str]) -> VideoResult:
-    """``ckpt``'s stylization of ``frames``, per frame (``strength`` None) or with temporal=flow at ``strength``."""
-    net, _ = load_style_model(resolve_model(ckpt))
+               options: list[str], style: str | None) -> VideoResult:
+    """``ckpt``'s stylization of ``frames`` (in ``style``, for a multi-style model), per frame (``strength`` None)
+    or with temporal=flow at ``strength``."""
+    net, card = load_style_model(resolve_model(ckpt))
     # temporal=flow for every method, so that temporal.* options apply; per-frame methods build no blend
     cfg = compose("stylize", ["ckpt=x", "input=x", "stroke_size=1", "temporal=flow", *options,
                               *([] if strength is None else [f"temporal.strength={strength}"])])
-    stylizer = Stylizer(net, options_of(cfg, StylizeOptions))
+    stylizer = Stylizer(net, options_of(cfg, StylizeOptions), style=chosen_style(card, style, net=net)[0])
     stylizer(torch.rand(cfg.batch_size, 3, *size))  # warm-up: first-call costs are not the method's speed
     blend = TemporalBlend(**plain(cfg.temporal)) if strength is not None else None
     result = timed(name, lambda: list(stylized_frames(iter(frames), stylizer, cfg.batch_size, size, blend)))
@@ -86,6 +89,7 @@ def main() -> None:
     parser.add_argument("--ckpt", default="candy", help="the style model (a shipped name or a file)")
     parser.add_argument("--temporal-ckpt", help="the same style trained with loss.temporal_weight (optional)")
     parser.add_argument("--photos", nargs=3, help="background, moving object, after-the-cut photos")
+    parser.add_argument("--style", help="a multi-style model's style (candy), measured with that style's loss")
     parser.add_argument("--frames", type=int, default=48, help="frames of the clip (48: 2 seconds at 24 fps)")
     parser.add_argument("--size", default="384x256", type=clip_size, help="width x height of the clip")
     parser.add_argument("--strengths", type=float, nargs="+", default=[0.5], help="temporal.strength values to measure")
@@ -101,13 +105,20 @@ def main() -> None:
     if args.temporal_ckpt:
         methods += [("temporal model", args.temporal_ckpt, None),
                     *((f"temporal model + flow {s}", args.temporal_ckpt, s) for s in args.strengths)]
-    results = [run_method(name, ckpt, clip.frames, (height, width), strength, args.overrides) for name, ckpt, strength in methods]
+    path = resolve_model(args.ckpt)
+    card = load_style_model(path)[1]
+    try:
+        style = next(s for s in card.styles if s.name == (args.style or card.styles[0].name))
+    except StopIteration:
+        parser.error(f"--style {args.style}: {args.ckpt} paints {', '.join(card.style_names)}")
+    if card.multi_style and not args.style:
+        parser.error(f"--style: {args.ckpt} paints several styles ({', '.join(card.style_names)}); pick one")
+    results = [run_method(name, ckpt, clip.frames, (height, width), strength, args.overrides, args.style)
+               for name, ckpt, strength in methods]
     device = pick_device("auto")
     evaluate_cfg = compose("evaluate", ["ckpts=x"])
     # Every method measured against the per-frame model's loss: a retrained model may weigh its style differently.
-    path = resolve_model(args.ckpt)
-    card = load_style_model(path)[1]
-    criterion = style_criterion(card, card.styles[0], path, evaluate_cfg, device)
+    criterion = style_criterion(card, style, path, evaluate_cfg, device)
     for result in results:
         result.warping_error = warping_error(clip.frames, result.frames, args.measure_flow, skip={clip.cut - 1})
         result.__dict__.update(frame_losses(criterion, clip.frames, result.frames, device))
@@ -131,7 +142,7 @@ def main() -> None:
     (args.output / "report.md").write_text(report + "\n\n![frames](strip.jpg)\n")
     measured = {r.name: {"warping_error": r.warping_error, "content": r.content, "style": r.style, "fps": r.fps, "cuts": r.cuts}
                 for r in results}
-    (args.output / "results.json").write_text(json.dumps({"ckpt": args.ckpt, "temporal_ckpt": args.temporal_ckpt,
+    (args.output / "results.json").write_text(json.dumps({"ckpt": args.ckpt, "temporal_ckpt": args.temporal_ckpt, "style": style.name,
                                                           "device": device.type, "methods": measured}, indent=1))
     times = [clip.cut // 4, clip.cut // 2, clip.cut - 2, clip.cut + 1]
     strip(clip, results, times, args.output / "strip.jpg")

@@ -15,21 +15,27 @@ import fst
 from conftest import (
     assert_one_line_error,
     compose_config,
+    make_stylizer,
     random_image,
+    run_onnx_alone,
     run_script,
     save_toy_model,
     tiny_overrides,
     toy_card,
 )
+from fst.commands.stylize import stylize_config
 from fst.data.datamodule import eval_transform
 from fst.data.images import load_image
 from fst.errors import FstError
+from fst.export.formats import export
+from fst.inference.color import keep_colors
 from fst.losses.perceptual import REFERENCE_GRAM_ENERGY, gram_matrix, painting_weights
 from fst.models import StyleSpec, load_style_model, read_card, save_style_model
 from fst.models.arbitrary_net import ENCODER_SIZE, STATISTICS, ArbitraryStyleNet, start_from_multi_style, to_multi_style
 from fst.models.conditional_net import ConditionalTransformerNet
 from fst.models.mixing import painting_style, style_label
 from fst.models.transformer_net import TransformerNet
+from fst.options import ExportOptions
 from fst.training.run import train
 
 OPTIONS = dict(width=0.25, num_residual_blocks=1, upsampling="nearest", output_activation="none")
@@ -296,3 +302,47 @@ def test_each_paintings_style_weight_falls_as_its_gram_energy_rises():
     errors = torch.stack([sum(w * (gram_matrix(features[n])[0] - grams[n][i]).pow(2).mean() for n, w in loss.style_layers.items())
                           for i in range(4)])
     torch.testing.assert_close(per_item, loss.style_weight * factors * errors, rtol=1e-4, atol=0)
+
+
+def test_a_paintings_style_tiles_seamlessly_and_takes_strength_and_colour(model_file, paintings):
+    """The painting's vector is a style like a multi-style model's weights: every Stylizer option applies to it."""
+    net, card = load_style_model(model_file)
+    vector, _ = painting_style(net, card, str(paintings / "painting1.png"))
+    image = torch.from_numpy(np.array(random_image((300, 220), seed=4))).permute(2, 0, 1).float().div(255)[None]
+    full = make_stylizer(net, precision="fp32", tile_size=4096, style=vector)(image)
+    tiled = make_stylizer(net, precision="fp32", tile_size=128, tile_overlap=64, stats_size=4096, style=vector)(image)
+    difference = (tiled - full).abs()[..., 8:-8, 8:-8]
+    assert difference.max() < 0.02 and difference.mean() < 1e-3
+    torch.testing.assert_close(make_stylizer(net, precision="fp32", strength=0.5, style=vector)(image), (image + full) / 2)
+    kept = make_stylizer(net, precision="fp32", preserve_color=True, style=vector)(image)
+    torch.testing.assert_close(kept, keep_colors(full, image))
+
+
+@pytest.mark.parametrize("fmt", ["safetensors", "onnx"])
+def test_export_writes_a_painting_as_a_one_style_model(model_file, paintings, tmp_path, fmt):
+    net, card = load_style_model(model_file)
+    painting = paintings / "painting2.png"
+    vector, _ = painting_style(net, card, str(painting))
+    path = export(ExportOptions(ckpt=str(model_file), format=fmt, style=str(painting), output=str(tmp_path / f"p.{fmt}")))
+    x = torch.rand(1, 3, 32, 40)
+    with torch.no_grad():
+        expected = net(x, vector[None])
+    if fmt == "safetensors":
+        single, exported = load_style_model(path)
+        assert exported.architecture == "transformer_net" and exported.name == "painting2"
+        with torch.no_grad():
+            torch.testing.assert_close(single(x), expected, atol=1e-5, rtol=1e-5)
+    else:
+        torch.testing.assert_close(torch.from_numpy(run_onnx_alone(path, {"image": x.numpy()}, tmp_path)), expected,
+                                   atol=1e-4, rtol=1e-4)
+
+
+def test_a_video_takes_a_painting_file(model_file, paintings, tmp_path):
+    frames = [np.asarray(random_image((48, 32), seed=10 + i)) for i in range(4)]
+    clip = tmp_path / "clip.gif"
+    Image.fromarray(frames[0]).save(clip, save_all=True, append_images=[Image.fromarray(f) for f in frames[1:]], duration=80)
+    overrides = [f"ckpt={model_file}", f"input={clip}", f"output={tmp_path / 'out.gif'}", "device=cpu",
+                 f"style={paintings / 'painting0.png'}", "temporal=flow"]
+    (written,) = stylize_config(compose_config("stylize", overrides))
+    with Image.open(written) as gif:
+        assert gif.n_frames == 4 and gif.size == (48, 32)

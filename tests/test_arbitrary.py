@@ -204,6 +204,23 @@ def test_training_on_a_folder_of_paintings(tiny_data, paintings, tmp_path):
     assert sum(1 for r in rows if r.split(",")[column]) == 4
 
 
+def test_a_run_goes_on_from_its_committed_export_on_another_machine(tiny_data, paintings, tmp_path):
+    """The long run's progress file (checkpoints/progress/) is all a new machine has: continue_from resumes it."""
+    overrides = [*tiny_overrides(tiny_data, tmp_path / "a"), "model=arbitrary_style_net", "model.width=0.25",
+                 "model.num_residual_blocks=1", "model.embedding_size=4", f"data.painting_dir={paintings}",
+                 "data.painting_size=48", "styles=[{name: tiny, image: " + str(tiny_data / "styles" / "tiny.png") + "}]",
+                 "callbacks.export.dtype=float32"]
+    first = train(compose_config("train", overrides))
+    progress = shutil.copy(first, tmp_path / "progress.safetensors")
+    before, _ = load_style_model(progress)
+    later = [*overrides, f"paths.output_dir={tmp_path / 'b'}", f"hydra.run.dir={tmp_path / 'b'}", "trainer.max_steps=6",
+             f"continue_from={progress}", "optimizer.lr=0"]  # no update: the weights must come through as they were
+    after, card = load_style_model(train(compose_config("train", later)))
+    assert card.arbitrary and card.training.steps == 6 and card.training.seconds > read_card(first).training.seconds
+    for (name, a), b in zip(before.state_dict().items(), after.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, msg=name)  # the encoder's normalization and known paintings included
+
+
 def test_anchor_steps_distil_the_named_styles_instead_of_drawing_paintings(tiny_data, paintings, tmp_path):
     teacher = save_toy_model(TransformerNet(norm="instance", **OPTIONS), tmp_path / "tiny.safetensors", name="tiny", dtype="float32")
     overrides = [*tiny_overrides(tiny_data, tmp_path / "run"), "model=arbitrary_style_net", "model.width=0.25",

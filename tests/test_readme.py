@@ -43,10 +43,8 @@ SMALL = {
 def small(words: list[str]) -> list[str]:
     """SMALL's options for a command, less those its own options leave nothing to (train refuses them there)."""
     extra = SMALL[command_name(words)]
-    own_network = ("experiment=adapt", "experiment=multi_style_fast", "experiment=temporal_multi_style",
-                   "experiment=temporal_multi_style_fast")
-    own_styles = ("experiment=multi_style", "experiment=multi_style_fast", "experiment=temporal_multi_style",
-                  "experiment=temporal_multi_style_fast")
+    own_network = ("experiment=adapt", "experiment=multi_style_fast")
+    own_styles = ("experiment=multi_style", "experiment=multi_style_fast")
     if any(w.startswith("base=") or w in own_network for w in words):
         extra = [e for e in extra if not e.startswith("model.")]  # the base or the preset brings its network
     if any(w.startswith("styles=") or w in own_styles for w in words):
@@ -55,9 +53,6 @@ def small(words: list[str]) -> list[str]:
         # a shipped model by name: its own network, fine-tuned two steps past its own
         style = next(w.removeprefix("style=") for w in words if w.startswith("style="))
         extra = [e for e in extra if not e.startswith("model.")] + [f"trainer.max_steps={shipped_steps(style) + 2}"]
-    for network in ("multi_style", "multi_style_fast"):  # fine-tuned for video two steps past their own
-        if f"experiment=temporal_{network}" in words:
-            extra += [f"trainer.max_steps={shipped_steps(network) + 2}"]
     return list(extra)
 
 

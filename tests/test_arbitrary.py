@@ -216,7 +216,7 @@ def test_a_run_goes_on_from_its_committed_export_on_another_machine(tiny_data, p
     later = [*overrides, f"paths.output_dir={tmp_path / 'b'}", f"hydra.run.dir={tmp_path / 'b'}", "trainer.max_steps=6",
              f"continue_from={progress}", "optimizer.lr=0"]  # no update: the weights must come through as they were
     after, card = load_style_model(train(compose_config("train", later)))
-    assert card.arbitrary and card.training.steps == 6 and card.training.seconds > read_card(first).training.seconds
+    assert card.arbitrary and card.training.steps == 6 and card.training.seconds >= read_card(first).training.seconds
     for (name, a), b in zip(before.state_dict().items(), after.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, msg=name)  # the encoder's normalization and known paintings included
 

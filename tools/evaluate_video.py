@@ -111,7 +111,7 @@ def main() -> None:
         style = next(s for s in card.styles if s.name == (args.style or card.styles[0].name))
     except StopIteration:
         parser.error(f"--style {args.style}: {args.ckpt} paints {', '.join(card.style_names)}")
-    if card.multi_style and not args.style:
+    if (card.multi_style or card.arbitrary) and not args.style:
         parser.error(f"--style: {args.ckpt} paints several styles ({', '.join(card.style_names)}); pick one")
     results = [run_method(name, ckpt, clip.frames, (height, width), strength, args.overrides, args.style)
                for name, ckpt, strength in methods]

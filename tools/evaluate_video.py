@@ -31,7 +31,7 @@ from fst.inference.device import pick_device
 from fst.inference.stylizer import Stylizer
 from fst.inference.temporal import FLOWS, TemporalBlend
 from fst.inference.video import stylized_frames
-from fst.models import load_style_model, resolve_model
+from fst.models import load_style_model, read_card, resolve_model
 from fst.models.mixing import chosen_style
 from fst.options import StylizeOptions
 
@@ -106,13 +106,12 @@ def main() -> None:
         methods += [("temporal model", args.temporal_ckpt, None),
                     *((f"temporal model + flow {s}", args.temporal_ckpt, s) for s in args.strengths)]
     path = resolve_model(args.ckpt)
-    card = load_style_model(path)[1]
-    try:
-        style = next(s for s in card.styles if s.name == (args.style or card.styles[0].name))
-    except StopIteration:
-        parser.error(f"--style {args.style}: {args.ckpt} paints {', '.join(card.style_names)}")
+    card = read_card(path)
     if (card.multi_style or card.arbitrary) and not args.style:
         parser.error(f"--style: {args.ckpt} paints several styles ({', '.join(card.style_names)}); pick one")
+    if args.style and args.style not in card.style_names:
+        parser.error(f"--style {args.style}: {args.ckpt} paints {', '.join(card.style_names)}")
+    style = card.styles[card.style_names.index(args.style) if args.style else 0]
     results = [run_method(name, ckpt, clip.frames, (height, width), strength, args.overrides, args.style)
                for name, ckpt, strength in methods]
     device = pick_device("auto")

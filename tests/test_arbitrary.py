@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from safetensors.torch import load_file, save_file
 
 import fst
 from conftest import (
@@ -30,8 +31,16 @@ from fst.errors import FstError
 from fst.export.formats import export
 from fst.inference.color import keep_colors
 from fst.losses.perceptual import REFERENCE_GRAM_ENERGY, gram_matrix, painting_weights
+from fst.losses.vgg import vgg_features
 from fst.models import StyleSpec, load_style_model, read_card, save_style_model
-from fst.models.arbitrary_net import ENCODER_SIZE, STATISTICS, ArbitraryStyleNet, start_from_multi_style, to_multi_style
+from fst.models.arbitrary_net import (
+    ENCODER_SIZE,
+    ENCODER_VGG,
+    STATISTICS,
+    ArbitraryStyleNet,
+    start_from_multi_style,
+    to_multi_style,
+)
 from fst.models.conditional_net import ConditionalTransformerNet
 from fst.models.mixing import painting_style, style_label
 from fst.models.transformer_net import TransformerNet
@@ -73,6 +82,33 @@ def test_the_encoder_gives_one_style_vector_per_painting_deterministically(paint
     assert not torch.allclose(vector, net.encode(load_image(paintings / "painting1.png")))
     # the same network rebuilt from its file describes the painting alike
     assert torch.equal(vector, arbitrary_net().encode(painting))
+
+
+def test_a_model_file_leaves_out_the_encoders_imagenet_vgg_and_loading_reads_it_from_the_loss_source(
+        paintings, tmp_path, monkeypatch):
+    vgg = tmp_path / "vgg16.safetensors"  # stands for FST_VGG_WEIGHTS, the ImageNet VGG16 every machine has
+    torch.manual_seed(1)
+    save_file({k: v.half() for k, v in vgg_features("vgg16").state_dict().items()}, str(vgg))
+    torch.manual_seed(0)
+    net = ArbitraryStyleNet(embedding_size=6, known_styles=0, vgg_weights=str(vgg), **OPTIONS).eval()
+    path = save_style_model(net, tmp_path / "arbitrary.safetensors", toy_card(net, "arbitrary"), dtype="float32")
+    keys = load_file(str(path)).keys()
+    assert keys and not any(key.startswith(ENCODER_VGG) for key in keys) and "style_encoder.mlp.0.weight" in keys
+
+    monkeypatch.setenv("FST_VGG_WEIGHTS", str(vgg))
+    loaded, _ = load_style_model(path)
+    painting = load_image(paintings / "painting0.png")
+    torch.testing.assert_close(loaded.encode(painting), net.encode(painting))
+    resaved = save_style_model(loaded, tmp_path / "again.safetensors", toy_card(net, "arbitrary"), dtype="float32")
+    assert load_file(str(resaved)).keys() == keys  # a loaded model's file leaves it out again
+
+    monkeypatch.setenv("FST_VGG_WEIGHTS", str(tmp_path / "gone.safetensors"))
+    with pytest.raises(FstError, match="FST_VGG_WEIGHTS=.*gone.safetensors, which is not a file"):
+        load_style_model(path)
+    # a random VGG (as every toy model here has) cannot be read again from anywhere: its file keeps it
+    random_vgg = arbitrary_net()
+    kept = save_style_model(random_vgg, tmp_path / "toy.safetensors", toy_card(random_vgg, "toy"), dtype="float32")
+    assert any(key.startswith(ENCODER_VGG) for key in load_file(str(kept)))
 
 
 def test_a_painting_file_is_a_style_and_two_paintings_mix(model_file, paintings):

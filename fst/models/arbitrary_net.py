@@ -9,15 +9,23 @@ of :mod:`fst.models.conditional_net` over the style vector ``[embedding, 1]``: e
 shift are an affine function of the embedding. So mixing paintings is mixing their vectors, and everything that
 takes a multi-style network's style weights (the stylizer, exports, extracting a one-style network, adaptation)
 takes a painting's style vector as it is.
+
+The encoder's VGG16 holds the ImageNet weights the perceptual loss uses, three quarters of the network's size: a
+model file leaves them out (:meth:`ArbitraryStyleNet.file_state`) and loading takes them from where the loss takes
+them (``FST_VGG_WEIGHTS``, else torchvision's download).
 """
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import torch
 import torchvision.transforms.v2.functional as TF
 from torch import nn
 
-from fst.losses.vgg import VGGFeatures
+from fst.errors import FstError
+from fst.losses.vgg import WEIGHTS_VARIABLES, VGGFeatures
 from fst.models.conditional_net import ConditionalTransformerNet, conditional_norms, copy_convolutions
 from fst.models.registry import register_architecture
 
@@ -26,6 +34,7 @@ ENCODER_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 ENCODER_CHANNELS = (64, 128, 256, 512)
 STATISTICS = 2 * sum(ENCODER_CHANNELS)  # a mean and a standard deviation per channel
 ENCODER_SIZE = 384  # the long side a painting is encoded at: the size the shipped styles' Gram targets use
+ENCODER_VGG = "style_encoder.vgg."  # the state-dict keys of the encoder's VGG16
 
 
 def feature_statistics(features: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -60,17 +69,24 @@ class StyleEncoder(nn.Module):
     Args:
         embedding_size: the numbers the MLP describes a painting with (Ghiasi et al. use 100).
         vgg_weights: where the frozen VGG16's weights come from when the network is built for training (as
-            ``loss.vgg_weights``); None: they come with the model file.
+            ``loss.vgg_weights``); None: they come with the model file (or, when it leaves them out, from
+            :meth:`load_vgg`).
     """
 
     def __init__(self, embedding_size: int, vgg_weights: str | None = None):
         super().__init__()
-        self.vgg = VGGFeatures("vgg16", list(ENCODER_LAYERS), weights=vgg_weights)
+        self.load_vgg(vgg_weights)
         # The statistics span orders of magnitude (relu1_2 against relu4_3): a frozen normalization keeps the first
         # layer's inputs near unit scale. Set from the training corpus by fit_normalization.
         self.register_buffer("statistics_mean", torch.zeros(STATISTICS))
         self.register_buffer("statistics_std", torch.ones(STATISTICS))
         self.mlp = nn.Sequential(nn.Linear(STATISTICS, 512), nn.ReLU(inplace=True), nn.Linear(512, embedding_size))
+
+    def load_vgg(self, source: str | None) -> None:
+        """A frozen VGG16 with the weights of ``source`` (as ``loss.vgg_weights``), which is remembered: a model
+        file leaves out weights that come from a source (not those of ``random`` or of None)."""
+        self.vgg = VGGFeatures("vgg16", list(ENCODER_LAYERS), weights=source)
+        self.vgg_source = source
 
     def statistics(self, paintings: torch.Tensor) -> torch.Tensor:
         """(B, STATISTICS) of (B, 3, H, W) paintings in [0, 1]."""
@@ -124,6 +140,31 @@ class ArbitraryStyleNet(ConditionalTransformerNet):
         should have its long side at ENCODER_SIZE (:func:`at_encoder_size`)."""
         batch = painting if painting.ndim == 4 else painting[None]
         return self.style_vector(self.style_encoder.statistics(batch.float()))[0]
+
+    def file_state(self) -> dict[str, torch.Tensor]:
+        """What a model file holds: the state dict, less the encoder's VGG16 when its weights came from a source
+        that loading can read again (:meth:`complete_state`). Random ones (tests) stay in the file."""
+        state = self.state_dict()
+        if self.style_encoder.vgg_source in (None, "random"):
+            return state
+        return {key: value for key, value in state.items() if not key.startswith(ENCODER_VGG)}
+
+    def complete_state(self, state: dict[str, torch.Tensor], path) -> dict[str, torch.Tensor]:
+        """A model file's ``state``, with the encoder's VGG16 from the loss's source when the file leaves it out:
+        ``FST_VGG_WEIGHTS``, else torchvision's ImageNet download."""
+        if any(key.startswith(ENCODER_VGG) for key in state):
+            return state
+        variable = WEIGHTS_VARIABLES["vgg16"]
+        source = os.environ.get(variable, "imagenet")
+        if source != "imagenet" and not Path(source).expanduser().is_file():
+            raise FstError(f"{path} reads paintings with the ImageNet VGG16 of {variable}={source}, which is not a file; "
+                           f"point {variable} at those weights (or unset it to download them)")
+        try:
+            self.style_encoder.load_vgg(source)
+        except FstError as exc:
+            raise FstError(f"{path} reads paintings with the ImageNet VGG16, which it does not hold: {exc}") from None
+        own = self.state_dict()
+        return {**state, **{key: own[key] for key in own if key.startswith(ENCODER_VGG)}}
 
     @property
     def transformer_options(self) -> dict:

@@ -26,10 +26,12 @@ CARD_KEY = "fst_card"  # the card's key in an export's metadata (and in ONNX and
 
 
 def save_style_model(net: nn.Module, path: str | Path, card: ModelCard, dtype: str) -> Path:
-    """Write the network's weights (``dtype``: float16, bfloat16 or float32) and its card, atomically."""
+    """Write the network's weights (``dtype``: float16, bfloat16 or float32) and its card, atomically. A network
+    with frozen parts that loading rebuilds from elsewhere says what the file holds with ``file_state()``."""
     if dtype not in DTYPES:
         raise FstError(f"export dtype must be one of {list(DTYPES)}, got {dtype!r}")
-    state = {k: v.detach().to("cpu", DTYPES[dtype]).contiguous() for k, v in net.state_dict().items()}
+    state = net.file_state() if hasattr(net, "file_state") else net.state_dict()
+    state = {k: v.detach().to("cpu", DTYPES[dtype]).contiguous() for k, v in state.items()}
     return _write(state, path, card)
 
 
@@ -129,6 +131,8 @@ def load_style_model(path: str | Path) -> tuple[nn.Module, ModelCard]:
         net = build_network(card.architecture, card.network)
     except FstError as exc:
         raise FstError(f"checkpoint {path}: {exc}") from None
+    if hasattr(net, "complete_state"):  # what the file leaves out (see save_style_model)
+        state = net.complete_state(state, path)
     check_state_fits(net, state, path)
     net.load_state_dict({k: v.float() for k, v in state.items()})
     return net.eval(), card

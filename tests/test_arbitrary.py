@@ -171,6 +171,34 @@ def test_the_figures_script_paints_a_gallery_row_per_painting_file(model_file, p
     assert_one_line_error(result, "nowhere.jpg", "neither a painting file nor a style")
 
 
+def test_the_comparison_sets_zero_shot_beside_the_adapted_and_one_style_models(model_file, paintings, tmp_path):
+    photo = tmp_path / "photo.png"
+    random_image((48, 40), seed=5).save(photo)
+    shutil.copy(paintings / "painting0.png", tmp_path / "dark.png")
+    adapted = save_toy_model(TransformerNet(norm="instance", **OPTIONS), tmp_path / "adapted.safetensors", name="dark")
+    result = run_script("multi_style_figures.py", "--ckpt", str(model_file), "--photos", str(photo), "--size", "32",
+                        "--styles", str(tmp_path / "dark.png"), "dots", "--adapted", f"dark={adapted}",
+                        "--compare", "compare.png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    grid = np.asarray(Image.open(tmp_path / "compare.png").convert("RGB"), dtype=np.float32) / 255
+    cell, header = 32 + 4, 16
+    assert grid.shape[0] == header + 2 * cell + 4  # a row per painting
+    assert grid.shape[1] > 5 * cell  # row names, the painting, then photo, zero-shot, adapted, one-style
+
+    def tile(row: int, column: int) -> np.ndarray:  # counted from the right: the last column is 1
+        y = grid.shape[0] - (2 - row) * cell
+        return grid[y:y + 32, grid.shape[1] - column * cell:grid.shape[1] - column * cell + 32]
+
+    net = load_style_model(adapted)[0]
+    with torch.no_grad():
+        expected = net(eval_transform(32)(Image.open(photo))[None])[0].clamp(0, 1).permute(1, 2, 0).numpy()
+    assert np.abs(tile(0, 2) - expected).mean() < 0.01  # the adapted model's painting of the photo
+    assert tile(0, 1).min() == 1 and tile(1, 2).min() == 1  # no one-style model of dark, no adapted model of dots
+    result = run_script("multi_style_figures.py", "--ckpt", str(model_file), "--photos", str(photo), "--styles", "dots",
+                        "--adapted", "dots", "--compare", "c.png", cwd=tmp_path)
+    assert_one_line_error(result, "--adapted takes STYLE=MODEL", "'dots'")
+
+
 def test_evaluate_scores_each_painting_it_knows_by_name(model_file, paintings, tiny_data, tmp_path):
     from fst.evaluation.measure import evaluate
 

@@ -5,13 +5,18 @@ one-style models of its styles.
     python tools/multi_style_figures.py --ckpt multi_style --photos a.jpg --mix starry_night great_wave --strip docs/multi_style_mix.jpg
     python tools/multi_style_figures.py --ckpt multi_style_fast --photos a.jpg b.jpg --side-by-side docs/light_side_by_side.jpg
     python tools/multi_style_figures.py --ckpt arbitrary --photos a.jpg b.jpg --styles art/*.jpg --gallery gallery.jpg
+    python tools/multi_style_figures.py --ckpt arbitrary --photos a.jpg --styles the_scream udnie \
+        --adapted the_scream=runs/the_scream/adapt/the_scream.safetensors --compare held_out.jpg
 
 The gallery has a row per style (--styles, or every style of the model): its painting (from --style-dir, where it
 is there) and each photo in that style. A model that paints any painting also takes painting files as --styles.
 The strip is one photo painted from the first style of --mix to the second in --steps steps (weights 1:0, 0.75:0.25,
 ... 0:1), the mixes `stylize style=a:0.75,b:0.25` paints. The side-by-side picture has a row per style: its painting,
-then each photo painted by the shipped one-style model of that style and by this model. Photos are resized (short
-side) and centre-cropped to --size. Each picture is written in the format of its name's suffix.
+then each photo painted by the shipped one-style model of that style and by this model. The comparison has a row per
+--styles painting: the painting, then for each photo the photo, this model's painting of it (zero-shot, for a model
+that paints any painting), an adapted model's (--adapted STYLE=MODEL) and the one-style model's (--one-style
+STYLE=MODEL, by default the shipped model named STYLE); a model not given leaves a white tile. Photos are resized
+(short side) and centre-cropped to --size. Each picture is written in the format of its name's suffix.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from fst.data.styles import find_style_image
 from fst.errors import FstError
 from fst.evaluation.report import labelled_grid
 from fst.io import atomic_path
-from fst.models import load_style_model, resolve_model
+from fst.models import load_style_model, resolve_model, shipped_models
 from fst.models.mixing import chosen_style
 
 
@@ -61,6 +66,26 @@ def save(picture, path: Path) -> None:
     print(f"wrote {path} ({picture.width}x{picture.height})")
 
 
+def style_painter(ref: str, style: str):
+    """A function painting a photo in ``style`` with model ``ref`` (file or shipped name): a multi-style model's
+    style of that name, or a one-style model."""
+    net, card = load_style_model(resolve_model(ref, option=f"the model of {style}"))
+    net = net.float().eval()
+    weights = chosen_style(card, style, net=net)[0] if card.multi_style or card.arbitrary else None
+    return lambda photo: paint(net, photo, weights)
+
+
+def named_models(pairs: list[str] | None, option: str) -> dict[str, str]:
+    """``STYLE=MODEL`` arguments as a dict."""
+    models = {}
+    for pair in pairs or []:
+        style, sep, model = pair.partition("=")
+        if not sep or not style or not model:
+            raise FstError(f"{option} takes STYLE=MODEL (e.g. {option} udnie=runs/udnie/adapt/udnie.safetensors), got {pair!r}")
+        models[style] = model
+    return models
+
+
 @exit_on_user_error
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -76,7 +101,13 @@ def main() -> None:
     parser.add_argument("--strip", type=Path, help="write the strip here (the first photo, --mix in --steps steps)")
     parser.add_argument("--side-by-side", type=Path,
                         help="write here each style's shipped one-style model beside this model, a row per style")
+    parser.add_argument("--compare", type=Path, help="write here, a row per --styles painting: the painting, then each "
+                        "photo, this model's painting of it, the adapted and the one-style model's")
+    parser.add_argument("--adapted", nargs="+", metavar="STYLE=MODEL", help="the comparison's adapted models")
+    parser.add_argument("--one-style", nargs="+", metavar="STYLE=MODEL",
+                        help="the comparison's one-style models (default: the shipped model named STYLE)")
     args = parser.parse_args()
+    adapted, one_style = named_models(args.adapted, "--adapted"), named_models(args.one_style, "--one-style")
     net, card = load_style_model(resolve_model(args.ckpt, option="--ckpt"))
     if not (card.multi_style or card.arbitrary):
         raise FstError(f"--ckpt {args.ckpt} paints one style; these pictures are of a multi-style model")
@@ -115,6 +146,20 @@ def main() -> None:
             rows.append([painting_tile(args.style_dir, name, args.size), *(image for pair in pairs for image in pair)])
         columns = ["painting", *(label for _ in args.photos for label in ("one-style model", card.name))]  # photos: top row
         save(labelled_grid(rows, columns, row_names=["photo", *names]), args.side_by_side)
+    if args.compare:
+        blank, rows, row_names = torch.ones(3, args.size, args.size), [], []
+        for spec in gallery_styles:
+            name = Path(spec).stem if Path(spec).is_file() else spec
+            others = [adapted.get(name), one_style.get(name, name if name in shipped_models() else None)]
+            painters = [style_painter(ref, name) if ref else None for ref in others]
+            row = [painting_tile(args.style_dir, spec, args.size)]
+            for photo in photos:
+                row += [photo, paint(net, photo, weights_of[spec]), *(f(photo) if f else blank for f in painters)]
+            rows.append(row)
+            row_names.append(name)
+        zero_shot = "zero-shot" if card.arbitrary else card.name
+        columns = ["painting", *(label for _ in photos for label in ("photo", zero_shot, "adapted", "one-style"))]
+        save(labelled_grid(rows, columns, row_names=row_names), args.compare)
 
 
 if __name__ == "__main__":

@@ -76,6 +76,7 @@ class StyleEncoder(nn.Module):
     def __init__(self, embedding_size: int, vgg_weights: str | None = None):
         super().__init__()
         self.load_vgg(vgg_weights)
+        self.vgg_left_out_of: str | None = None  # the model file that left the VGG16 out (read_vgg_when_needed)
         # The statistics span orders of magnitude (relu1_2 against relu4_3): a frozen normalization keeps the first
         # layer's inputs near unit scale. Set from the training corpus by fit_normalization.
         self.register_buffer("statistics_mean", torch.zeros(STATISTICS))
@@ -88,8 +89,31 @@ class StyleEncoder(nn.Module):
         self.vgg = VGGFeatures("vgg16", list(ENCODER_LAYERS), weights=source)
         self.vgg_source = source
 
+    def read_vgg_when_needed(self, model: str) -> None:
+        """The file of ``model`` leaves the VGG16 out: read it from the loss's source (``FST_VGG_WEIGHTS``, else
+        torchvision's ImageNet download) when a painting is first encoded. A model that paints only the styles
+        it knows by name never needs it."""
+        self.vgg_source = None
+        self.vgg_left_out_of = model
+
+    def _read_left_out_vgg(self) -> None:
+        variable, model = WEIGHTS_VARIABLES["vgg16"], self.vgg_left_out_of
+        source = os.environ.get(variable, "imagenet")
+        if source != "imagenet" and not Path(source).expanduser().is_file():
+            raise FstError(f"{model} reads paintings with the ImageNet VGG16 of {variable}={source}, which is not a "
+                           f"file; point {variable} at those weights (or unset it to download them)")
+        placeholder = self.vgg.features[0].weight  # where the network was moved, and in which dtype
+        try:
+            self.load_vgg(source)
+        except FstError as exc:
+            raise FstError(f"{model} reads paintings with the ImageNet VGG16, which it does not hold: {exc}") from None
+        self.vgg.to(placeholder.device, placeholder.dtype)
+        self.vgg_left_out_of = None
+
     def statistics(self, paintings: torch.Tensor) -> torch.Tensor:
         """(B, STATISTICS) of (B, 3, H, W) paintings in [0, 1]."""
+        if self.vgg_left_out_of:
+            self._read_left_out_vgg()
         return painting_statistics(self.vgg, paintings)
 
     @torch.no_grad()
@@ -145,24 +169,17 @@ class ArbitraryStyleNet(ConditionalTransformerNet):
         """What a model file holds: the state dict, less the encoder's VGG16 when its weights came from a source
         that loading can read again (:meth:`complete_state`). Random ones (tests) stay in the file."""
         state = self.state_dict()
-        if self.style_encoder.vgg_source in (None, "random"):
+        encoder = self.style_encoder
+        if encoder.vgg_source in (None, "random") and not encoder.vgg_left_out_of:
             return state
         return {key: value for key, value in state.items() if not key.startswith(ENCODER_VGG)}
 
     def complete_state(self, state: dict[str, torch.Tensor], path) -> dict[str, torch.Tensor]:
-        """A model file's ``state``, with the encoder's VGG16 from the loss's source when the file leaves it out:
-        ``FST_VGG_WEIGHTS``, else torchvision's ImageNet download."""
+        """A model file's ``state``; where the file leaves out the encoder's VGG16, the encoder reads it when it
+        first needs it (:meth:`StyleEncoder.read_vgg_when_needed`) and a placeholder stands in for it."""
         if any(key.startswith(ENCODER_VGG) for key in state):
             return state
-        variable = WEIGHTS_VARIABLES["vgg16"]
-        source = os.environ.get(variable, "imagenet")
-        if source != "imagenet" and not Path(source).expanduser().is_file():
-            raise FstError(f"{path} reads paintings with the ImageNet VGG16 of {variable}={source}, which is not a file; "
-                           f"point {variable} at those weights (or unset it to download them)")
-        try:
-            self.style_encoder.load_vgg(source)
-        except FstError as exc:
-            raise FstError(f"{path} reads paintings with the ImageNet VGG16, which it does not hold: {exc}") from None
+        self.style_encoder.read_vgg_when_needed(str(path))
         own = self.state_dict()
         return {**state, **{key: own[key] for key in own if key.startswith(ENCODER_VGG)}}
 

@@ -43,6 +43,7 @@ from fst.models.arbitrary_net import (
 )
 from fst.models.conditional_net import ConditionalTransformerNet
 from fst.models.mixing import painting_style, style_label
+from fst.models.serialization import file_state
 from fst.models.transformer_net import TransformerNet
 from fst.options import ExportOptions
 from fst.training.run import train
@@ -84,11 +85,18 @@ def test_the_encoder_gives_one_style_vector_per_painting_deterministically(paint
     assert torch.equal(vector, arbitrary_net().encode(painting))
 
 
-def test_a_model_file_leaves_out_the_encoders_imagenet_vgg_and_loading_reads_it_from_the_loss_source(
-        paintings, tmp_path, monkeypatch):
-    vgg = tmp_path / "vgg16.safetensors"  # stands for FST_VGG_WEIGHTS, the ImageNet VGG16 every machine has
+@pytest.fixture(scope="module")
+def vgg_file(tmp_path_factory):
+    """A VGG16 weights file, standing for FST_VGG_WEIGHTS (the ImageNet VGG16 every machine has)."""
+    path = tmp_path_factory.mktemp("vgg") / "vgg16.safetensors"
     torch.manual_seed(1)
-    save_file({k: v.half() for k, v in vgg_features("vgg16").state_dict().items()}, str(vgg))
+    save_file({k: v.half() for k, v in vgg_features("vgg16").state_dict().items()}, str(path))
+    return path
+
+
+def test_a_model_file_leaves_out_the_encoders_imagenet_vgg_and_loading_reads_it_from_the_loss_source(
+        paintings, vgg_file, tmp_path, monkeypatch):
+    vgg = vgg_file
     torch.manual_seed(0)
     net = ArbitraryStyleNet(embedding_size=6, known_styles=0, vgg_weights=str(vgg), **OPTIONS).eval()
     path = save_style_model(net, tmp_path / "arbitrary.safetensors", toy_card(net, "arbitrary"), dtype="float32")
@@ -273,9 +281,11 @@ def test_training_on_a_folder_of_paintings(tiny_data, paintings, tmp_path):
     assert sum(1 for r in rows if r.split(",")[column]) == 4
 
 
-def test_a_run_goes_on_from_its_committed_export_on_another_machine(tiny_data, paintings, tmp_path):
-    """The long run's progress file (checkpoints/progress/) is all a new machine has: continue_from resumes it."""
-    overrides = [*tiny_overrides(tiny_data, tmp_path / "a"), "model=arbitrary_style_net", "model.width=0.25",
+def test_a_run_goes_on_from_its_committed_export_on_another_machine(tiny_data, paintings, vgg_file, tmp_path, monkeypatch):
+    """The long run's progress file (checkpoints/progress/) is all a new machine has: continue_from resumes it. The
+    file leaves out the encoder's VGG16, which both runs read from the loss's weights."""
+    monkeypatch.setenv("FST_VGG_WEIGHTS", str(vgg_file))
+    overrides = [*tiny_overrides(tiny_data, tmp_path / "a"), f"loss.vgg_weights={vgg_file}", "model=arbitrary_style_net", "model.width=0.25",
                  "model.num_residual_blocks=1", "model.embedding_size=4", f"data.painting_dir={paintings}",
                  "data.painting_size=48", "styles=[{name: tiny, image: " + str(tiny_data / "styles" / "tiny.png") + "}]",
                  "callbacks.export.dtype=float32"]
@@ -286,8 +296,11 @@ def test_a_run_goes_on_from_its_committed_export_on_another_machine(tiny_data, p
              f"continue_from={progress}", "optimizer.lr=0"]  # no update: the weights must come through as they were
     after, card = load_style_model(train(compose_config("train", later)))
     assert card.arbitrary and card.training.steps == 6 and card.training.seconds >= read_card(first).training.seconds
-    for (name, a), b in zip(before.state_dict().items(), after.state_dict().values(), strict=True):
+    assert not any(key.startswith(ENCODER_VGG) for key in load_file(str(progress)))
+    for (name, a), b in zip(file_state(before).items(), file_state(after).values(), strict=True):
         torch.testing.assert_close(a, b, msg=name)  # the encoder's normalization and known paintings included
+    painting = load_image(paintings / "painting0.png")
+    torch.testing.assert_close(after.encode(painting), before.encode(painting))  # and both read the same VGG16
 
 
 def test_anchor_steps_distil_the_named_styles_instead_of_drawing_paintings(tiny_data, paintings, tmp_path):

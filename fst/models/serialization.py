@@ -26,13 +26,18 @@ CARD_KEY = "fst_card"  # the card's key in an export's metadata (and in ONNX and
 
 
 def save_style_model(net: nn.Module, path: str | Path, card: ModelCard, dtype: str) -> Path:
-    """Write the network's weights (``dtype``: float16, bfloat16 or float32) and its card, atomically. A network
-    with frozen parts that loading rebuilds from elsewhere says what the file holds with ``file_state()``."""
+    """Write the network's weights (:func:`file_state`, in ``dtype``: float16, bfloat16 or float32) and its card,
+    atomically."""
     if dtype not in DTYPES:
         raise FstError(f"export dtype must be one of {list(DTYPES)}, got {dtype!r}")
-    state = net.file_state() if hasattr(net, "file_state") else net.state_dict()
-    state = {k: v.detach().to("cpu", DTYPES[dtype]).contiguous() for k, v in state.items()}
+    state = {k: v.detach().to("cpu", DTYPES[dtype]).contiguous() for k, v in file_state(net).items()}
     return _write(state, path, card)
+
+
+def file_state(net: nn.Module) -> dict[str, torch.Tensor]:
+    """The tensors a model file holds of ``net``: its state dict, less the frozen parts that loading rebuilds from
+    elsewhere (a network says which with ``file_state()``)."""
+    return net.file_state() if hasattr(net, "file_state") else net.state_dict()
 
 
 def update_card(path: str | Path, card: ModelCard) -> Path:

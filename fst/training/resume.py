@@ -14,7 +14,13 @@ from fst.errors import FstError
 from fst.messages import say
 from fst.models.card import LossSpec, ModelCard
 from fst.models.registry import architecture_of
-from fst.models.serialization import OVERRIDES_KEY, checkpoint_card, load_style_model, load_training_checkpoint
+from fst.models.serialization import (
+    OVERRIDES_KEY,
+    checkpoint_card,
+    file_state,
+    load_style_model,
+    load_training_checkpoint,
+)
 from fst.models.zoo import resolve_model, shipped_models
 from fst.training.module import StyleTransferModule
 
@@ -180,7 +186,8 @@ def continue_from_export(path: str, module: StyleTransferModule, max_steps: int)
             f"continue_from {path} was already trained {steps} steps and trainer.max_steps={max_steps}; "
             "raise trainer.max_steps to train it further"
         )
-    module.net.load_state_dict(net.state_dict())
+    # what the file left out (an encoder's frozen VGG16) stays as this run built it
+    module.net.load_state_dict({**module.net.state_dict(), **file_state(net)})
     module.seconds_before = float(card.training.seconds or 0.0)
     module.continued_base = card.training.base
     say(f"continuing from {path} at step {steps} (Adam's moments start afresh, the LR ramps up)")

@@ -161,7 +161,7 @@ def test_shipped_models_resolve_by_name_and_paths_still_work(tmp_path):
     local = tmp_path / "mine.safetensors"
     local.write_bytes(b"x")
     assert resolve_model(str(local)) == local
-    with pytest.raises(FstError, match="ckpt=starry_nigth is neither a file nor a shipped model; shipped models: candy, "):
+    with pytest.raises(FstError, match="ckpt=starry_nigth is neither a file nor a shipped model; shipped models: arbitrary, candy, "):
         resolve_model("starry_nigth")
     with pytest.raises(FstError, match="checkpoint not found: /no/such.safetensors"):
         resolve_model("/no/such.safetensors")
@@ -181,4 +181,4 @@ def test_models_command_lists_the_shipped_models_with_their_cards(tmp_path):
     assert all(float(value) > 0 for value in starry[5:])  # its evaluation figures
     card = run_script("models.py", "name=starry_night")
     assert card.returncode == 0 and "transformer_net" in card.stdout and f"{steps} steps at batch 4" in card.stdout
-    assert_one_line_error(run_script("models.py", "name=starry_nigth"), "name=starry_nigth", "shipped models: candy")
+    assert_one_line_error(run_script("models.py", "name=starry_nigth"), "name=starry_nigth", "shipped models: arbitrary, candy")

@@ -6,7 +6,7 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from conftest import REPO, compose_config
+from conftest import REPO, SHARED, SHARED_VGG, compose_config, needs_shared
 from fst.models import load_style_model, read_card
 
 ALL_SHIPPED = sorted((REPO / "checkpoints").glob("*.safetensors"))
@@ -18,6 +18,8 @@ needs_multi_style = pytest.mark.skipif(not MULTI_STYLE.is_file(), reason="checkp
 ADAPTED = REPO / "checkpoints" / "adapted" / "the_scream.safetensors"  # learned on the base below in minutes
 ADAPTATION_BASE = REPO / "checkpoints" / "adapted" / "multi_style_base.safetensors"
 needs_adapted = pytest.mark.skipif(not ADAPTED.is_file(), reason="no adapted style shipped in checkpoints/adapted/")
+ARBITRARY = REPO / "checkpoints" / "arbitrary.safetensors"  # paints any painting
+needs_arbitrary = pytest.mark.skipif(not ARBITRARY.is_file(), reason="checkpoints/arbitrary.safetensors is not trained yet")
 
 
 def photo() -> torch.Tensor:
@@ -77,7 +79,8 @@ def test_shipped_model_is_the_zoo_recipe_fine_tuned_for_video_and_its_card_says_
 
 
 def test_every_shipped_file_is_a_one_style_model_or_a_network_of_all_their_styles():
-    several = [path for path in (MULTI_STYLE, LIGHT) if path.is_file()]  # the full network and the light one
+    # the full network, the light one, and the one that paints any painting (and knows theirs by name)
+    several = [path for path in (MULTI_STYLE, LIGHT, ARBITRARY) if path.is_file()]
     assert sorted(ALL_SHIPPED) == sorted([*SHIPPED, *several])
     for path in several:
         assert sorted(read_card(path).style_names) == sorted(p.stem for p in SHIPPED)
@@ -109,6 +112,58 @@ def test_each_style_of_the_shipped_multi_style_model_paints_differently():
         assert (a - image).abs().mean() > 0.05, f"{card.style_names[i]} barely changes the photo"
         for j in range(i + 1, len(outputs)):
             assert (a - outputs[j]).abs().mean() > 0.02, f"{card.style_names[i]} and {card.style_names[j]} paint alike"
+
+
+@needs_arbitrary
+def test_the_shipped_arbitrary_model_knows_the_shipped_styles_and_documents_its_figures():
+    from safetensors import safe_open
+
+    from fst.models.arbitrary_net import ENCODER_VGG
+
+    card = read_card(ARBITRARY)
+    assert card.arbitrary and card.architecture == "arbitrary_style_net" and card.training.steps >= 2500
+    assert sorted(card.style_names) == sorted(path.stem for path in SHIPPED)  # known by name: style=candy needs no file
+    with safe_open(str(ARBITRARY), framework="pt") as f:  # the encoder's VGG16 comes from the loss's weights
+        assert not any(key.startswith(ENCODER_VGG) for key in f.keys())
+    assert ARBITRARY.stat().st_size < 8 * 2**20
+    readme = (REPO / "checkpoints" / "README.md").read_text()
+    for spec in card.styles:  # zero-shot for the_scream and udnie, which no training step saw
+        e = card.evaluation[spec.name]
+        reference = read_card(REPO / "checkpoints" / f"{spec.name}.safetensors")
+        ratio = reference.loss.weight_for(reference.styles[0]) / card.loss.weight_for(spec)
+        assert f"| {spec.name} | arbitrary: {spec.name} | {e.content:.3f} | {e.style * ratio:.3f} |" in readme
+
+
+@needs_arbitrary
+def test_the_shipped_arbitrary_model_paints_its_known_styles_without_vgg_weights(monkeypatch):
+    from fst.models.mixing import painting_style
+
+    monkeypatch.delenv("FST_VGG_WEIGHTS", raising=False)  # a known style's vector needs no VGG16: nothing downloads
+    net, card = load_style_model("arbitrary")
+    image = photo()
+    outputs = []
+    for name in card.style_names:
+        vector, label = painting_style(net, card, name)
+        with torch.no_grad():
+            outputs.append(net(image, vector[None]).clamp(0, 1))
+        assert label == name and (outputs[-1] - image).abs().mean() > 0.05, f"{name} barely changes the photo"
+    for i, a in enumerate(outputs):
+        for j in range(i + 1, len(outputs)):
+            assert (a - outputs[j]).abs().mean() > 0.01, f"{card.style_names[i]} and {card.style_names[j]} paint alike"
+
+
+@needs_arbitrary
+@needs_shared
+def test_the_shipped_arbitrary_model_reads_a_painting_file_as_it_knows_that_painting(monkeypatch):
+    from fst.models.mixing import painting_style
+
+    monkeypatch.setenv("FST_VGG_WEIGHTS", str(SHARED_VGG))
+    net, card = load_style_model("arbitrary")
+    known, _ = painting_style(net, card, "udnie")
+    read, label = painting_style(net, card, str(SHARED / "data" / "styles" / "udnie.jpg"))
+    other, _ = painting_style(net, card, str(SHARED / "data" / "styles" / "candy.jpg"))
+    assert label == "udnie"
+    assert (read - known).norm() < 0.1 * (other - known).norm()  # training read it alike (the loss's VGG16, 384 px)
 
 
 @needs_adapted

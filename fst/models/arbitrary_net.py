@@ -11,8 +11,8 @@ takes a multi-style network's style weights (the stylizer, exports, extracting a
 takes a painting's style vector as it is.
 
 The encoder's VGG16 holds the ImageNet weights the perceptual loss uses, three quarters of the network's size: a
-model file leaves them out (:meth:`ArbitraryStyleNet.file_state`) and loading takes them from where the loss takes
-them (``FST_VGG_WEIGHTS``, else torchvision's download).
+model file leaves them out (:meth:`ArbitraryStyleNet.file_state`), and a loaded model reads them where the loss does
+(``FST_VGG_WEIGHTS``, else torchvision's download) when it first encodes a painting.
 """
 
 from __future__ import annotations
@@ -69,8 +69,8 @@ class StyleEncoder(nn.Module):
     Args:
         embedding_size: the numbers the MLP describes a painting with (Ghiasi et al. use 100).
         vgg_weights: where the frozen VGG16's weights come from when the network is built for training (as
-            ``loss.vgg_weights``); None: they come with the model file (or, when it leaves them out, from
-            :meth:`load_vgg`).
+            ``loss.vgg_weights``); None: they come with the model file (or, when it leaves them out, as
+            :meth:`read_vgg_when_needed` says).
     """
 
     def __init__(self, embedding_size: int, vgg_weights: str | None = None):

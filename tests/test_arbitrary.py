@@ -305,16 +305,18 @@ def test_a_run_goes_on_from_its_committed_export_on_another_machine(tiny_data, p
 
 def test_anchor_steps_distil_the_named_styles_instead_of_drawing_paintings(tiny_data, paintings, tmp_path):
     teacher = save_toy_model(TransformerNet(norm="instance", **OPTIONS), tmp_path / "tiny.safetensors", name="tiny", dtype="float32")
+    held_out = save_toy_model(TransformerNet(norm="instance", **OPTIONS), tmp_path / "dots.safetensors", name="dots", dtype="float32")
     overrides = [*tiny_overrides(tiny_data, tmp_path / "run"), "model=arbitrary_style_net", "model.width=0.25",
                  "model.num_residual_blocks=1", "model.embedding_size=4", f"data.painting_dir={paintings}",
-                 "data.painting_size=48", "styles=[{name: tiny, image: " + str(tiny_data / "styles" / "tiny.png") + "}]",
-                 f"teachers=[{teacher}]"]
+                 "data.painting_size=48", "styles=[{name: tiny, image: " + str(tiny_data / "styles" / "tiny.png") + "},"
+                 "{name: dots, image: " + str(paintings / "painting0.png") + "}]", f"teachers=[{teacher},{held_out}]"]
     logged = {}
     for share in (0.0, 0.99):
         export = train(compose_config("train", [*overrides, f"hydra.run.dir={tmp_path}/{share}",
                                                 f"paths.output_dir={tmp_path}/{share}", "anchor_styles=[tiny]", f"anchor_share={share}"]))
         training = read_card(export).training
-        assert (training.teachers, training.distill_weight) == ((str(teacher),), 1000)  # the card keeps the recipe
+        # the card keeps the recipe: only the anchor is distilled; the held-out style's teacher only scores it
+        assert (training.teachers, training.distill_weight) == ((str(teacher),), 1000)
         header, *rows = (tmp_path / str(share) / "csv" / "metrics.csv").read_text().splitlines()
         column = header.split(",").index("train/distill") if "train/distill" in header else None
         logged[share] = sum(1 for r in rows if column is not None and r.split(",")[column])

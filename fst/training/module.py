@@ -450,8 +450,8 @@ class StyleTransferModule(pl.LightningModule):
             seconds=round(self.train_seconds()),
             hardware=(f"{world}x " if world > 1 else "") + device_name(trainer.strategy.root_device),
             base=self.adapt.base if self.adapt else self.continued_base,
-            teachers=self.teacher_names or None,
-            distill_weight=self.distill_weight if self.teacher_names else None,
+            teachers=self.distilled_teachers() or None,
+            distill_weight=self.distill_weight if self.distilled_teachers() else None,
         )
         return ModelCard(
             name=self.name,
@@ -461,6 +461,13 @@ class StyleTransferModule(pl.LightningModule):
             loss=LossSpec(**self.criterion.config),
             training=training,
         )
+
+    def distilled_teachers(self) -> tuple[str, ...]:
+        """The teachers whose outputs the network learns (for its card): a network that paints any painting learns
+        only its anchors' (the other teachers score its validation)."""
+        if self.arbitrary and self.teacher_names:
+            return tuple(self.teacher_names[index] for index in self.anchors)
+        return self.teacher_names
 
     def export_model(self) -> tuple[nn.Module, ModelCard]:
         """The network and card a style model file holds. An adaptation that also trained the shared weights

@@ -273,7 +273,7 @@ def truncated(path: Path) -> Path:
         ("photo.png", write_photo, "photo", {"mix": "wave"}, "this model paints one style, candy"),
         ("broken.mp4", lambda p: p.write_bytes(os.urandom(3000)) and p, "video", {}, "cannot read video broken.mp4"),
         ("photo.png", write_photo, "video", {}, "photo.png is a photo: use the Photo tab"),
-        ("photo.png", write_photo, "photo", {"model": "nope"}, "no style model 'nope' in this app; pick one of the gallery: candy,"),
+        ("photo.png", write_photo, "photo", {"model": "nope"}, "no style model 'nope' in this app; pick one of the gallery: arbitrary, candy,"),
     ],
 )
 def test_bad_input_gets_one_clear_message(client, tmp_path, name, make, endpoint, options, message):

@@ -43,8 +43,8 @@ SMALL = {
 def small(words: list[str]) -> list[str]:
     """SMALL's options for a command, less those its own options leave nothing to (train refuses them there)."""
     extra = SMALL[command_name(words)]
-    own_network = ("experiment=adapt", "experiment=multi_style_fast")
-    own_styles = ("experiment=multi_style", "experiment=multi_style_fast")
+    own_network = ("experiment=adapt", "experiment=multi_style_fast", "experiment=arbitrary")
+    own_styles = ("experiment=multi_style", "experiment=multi_style_fast", "experiment=arbitrary")
     if any(w.startswith("base=") or w in own_network for w in words):
         extra = [e for e in extra if not e.startswith("model.")]  # the base or the preset brings its network
     if any(w.startswith("styles=") or w in own_styles for w in words):
@@ -104,7 +104,11 @@ def sandbox(tmp_path_factory) -> Path:
         for i in range(count):
             random_image((48, 40), seed=i + (0 if folder == "train" else 50)).save(data / "content" / folder / f"{i}.jpg")
     random_image((48, 36), seed=1).save(root / "photo.jpg")
-    random_image((64, 48), seed=2).save(root / "painting.jpg")
+    for index, name in enumerate(["painting", "my_painting", "a", "b"]):
+        random_image((64, 48), seed=2 + 100 * index).save(root / f"{name}.jpg")
+    (root / "paintings").mkdir()  # a corpus of paintings
+    for i in range(3):
+        random_image((64, 48), seed=400 + i).save(root / "paintings" / f"{i}.jpg")
     random_image((300, 200), seed=3).save(root / "huge.jpg")
     for folder in ("holiday", "my_photos"):
         (root / folder).mkdir()
@@ -151,6 +155,7 @@ def run(root: Path, words: list[str], cwd: Path | None = None) -> subprocess.Com
 def concrete(command: str, root: Path) -> list[str]:
     """The README's placeholders as the sandbox's files."""
     command = command.replace("<date>_<time>", "demo").replace("/path/to/painting.jpg", str(root / "painting.jpg"))
+    command = command.replace("/path/to/paintings/images", str(root / "paintings"))
     command = command.replace("../shared/data", str(root / "data"))
     return shlex.split(command)
 

@@ -99,7 +99,7 @@ class StyleEncoder(nn.Module):
     def _read_left_out_vgg(self) -> None:
         variable, model = WEIGHTS_VARIABLES["vgg16"], self.vgg_left_out_of
         source = os.environ.get(variable, "imagenet")
-        if source != "imagenet" and not Path(source).expanduser().is_file():
+        if source not in ("imagenet", "random") and not Path(source).expanduser().is_file():
             raise FstError(f"{model} reads paintings with the ImageNet VGG16 of {variable}={source}, which is not a "
                            f"file; point {variable} at those weights (or unset it to download them)")
         placeholder = self.vgg.features[0].weight  # where the network was moved, and in which dtype
